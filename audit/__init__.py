@@ -1,0 +1,1 @@
+"""Append-only, hash-chained audit log, e-signatures and the review queue."""

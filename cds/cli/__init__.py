@@ -1,0 +1,21 @@
+"""The `cds` command. Wiring only: each command lives in its own module."""
+
+import typer
+
+from cds.cli.corpus import corpus
+from cds.cli.lineage import lineage
+
+app = typer.Typer(
+    name="cds",
+    help="Audited clinical decision support toolkit.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,  # locals may hold PHI
+)
+app.command("corpus")(corpus)
+app.command("lineage")(lineage)
+
+
+def main() -> None:
+    app()

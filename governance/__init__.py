@@ -1,0 +1,1 @@
+"""What regulators and privacy officers need: de-identification, lineage, hazards, the PDF pack."""

@@ -1,0 +1,1 @@
+"""The vetted knowledge base: documents, index, retrieval and citation checking."""

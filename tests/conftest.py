@@ -1,0 +1,23 @@
+"""Shared fixtures: paths into the repo and a tiny copy of the DDXPlus source."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DDXPLUS = ROOT / "data" / "external" / "ddxplus"
+
+
+@pytest.fixture
+def tiny_ddxplus(tmp_path: Path) -> Path:
+    """DDXPlus folder with the real conditions/evidences and the first 40 patient rows."""
+    src = tmp_path / "ddxplus"
+    src.mkdir()
+    for name in ("release_conditions.json", "release_evidences.json"):
+        shutil.copy(DDXPLUS / name, src / name)
+    lines = (DDXPLUS / "release_test_patients_subset.csv").read_text(encoding="utf-8").splitlines()
+    (src / "release_test_patients_subset.csv").write_text("\n".join(lines[:41]) + "\n")
+    return src
