@@ -14,7 +14,11 @@ from tests.conftest import ROOT
 
 
 def _run(cmd: list[str], cwd: Path) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "CDS_DEID_KEY": "pipeline-test-key-0123456789",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout + out.stderr
@@ -25,7 +29,10 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     work.mkdir()
     for name in ("dvc.yaml", ".dvcignore"):
         shutil.copy(ROOT / name, work / name)
-    shutil.copytree(ROOT / "cds", work / "cds", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("cds", "governance"):
+        shutil.copytree(
+            ROOT / package, work / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     shutil.copytree(tiny_ddxplus, work / "data" / "external" / "ddxplus")
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["corpus"]["max_patients"] = 20
@@ -37,6 +44,7 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     _run([sys.executable, "-m", "dvc", "repro"], work)
     notes = (work / "data" / "raw" / "notes.jsonl").read_text().splitlines()
     assert len(notes) == 20
+    assert len((work / "data" / "deid" / "notes.jsonl").read_text().splitlines()) == 20
     assert (work / "dvc.lock").exists()
 
     second = _run([sys.executable, "-m", "dvc", "repro"], work)

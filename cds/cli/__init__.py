@@ -2,6 +2,7 @@
 
 import typer
 
+from cds.cli import deid
 from cds.cli.corpus import corpus
 from cds.cli.lineage import lineage
 
@@ -15,6 +16,7 @@ app = typer.Typer(
 )
 app.command("corpus")(corpus)
 app.command("lineage")(lineage)
+app.add_typer(deid.app, name="deid")
 
 
 def main() -> None:

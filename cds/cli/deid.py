@@ -1,0 +1,121 @@
+"""`cds deid run|eval|text`: de-identification (dvc stage `deidentify`) and its measurement."""
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from cds.cli._common import console, handle_errors
+from cds.config import load_section
+from governance.deid.errors import DeidError
+
+app = typer.Typer(help="De-identify notes and measure PHI detection.", no_args_is_help=True)
+
+
+def _config(params: Path):
+    from governance.deid.stage import DeidConfig
+
+    return load_section(params, "deidentify", DeidConfig)
+
+
+@app.command("run")
+@handle_errors
+def run(
+    params: Path = typer.Option(
+        Path("params.yaml"), help="YAML file with a `deidentify:` section."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+) -> None:
+    """De-identify the corpus; fail (exit 3) if any PHI survives. Writes the PHI report."""
+    from governance.deid.stage import deidentify_corpus
+
+    cfg = _config(params)
+    report = deidentify_corpus(cfg, show_progress=not quiet)
+    if not quiet:
+        console.print(
+            f"deidentify: {report.notes} notes, {sum(report.detected_per_type.values())} spans "
+            f"masked, gold token recall {report.gold_token_recall:.4f}, residual PHI 0 "
+            f"-> {cfg.out_dir}"
+        )
+
+
+@app.command("eval")
+@handle_errors
+def evaluate(
+    file: Path = typer.Argument(
+        ..., help="Labelled JSONL/JSON (PhysioNet, presidio-research or corpus format)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+    params: Path = typer.Option(Path("params.yaml"), help="YAML with the `deidentify:` section."),
+    baseline: bool = typer.Option(False, "--baseline", help="Also run presidio's default engine."),
+    limit: int | None = typer.Option(None, min=1, help="Score only the first N records."),
+) -> None:
+    """Token- and span-level recall, precision and F2, per type, and notes/s."""
+    from governance.deid.engine import PhiDetector
+    from governance.deid.evaluate import evaluate as run_eval
+    from governance.deid.evaluate import load_labelled, presidio_default_detect_batch
+
+    cfg = _config(params) if params.exists() else None
+    corpus = load_labelled(file)[:limit]
+    detector = PhiDetector(
+        with_ner=cfg.ner if cfg else False, threshold=cfg.threshold if cfg else 0.3
+    )
+    ours = run_eval(corpus, detector.detect_batch, engine="cds")
+    result = ours.model_dump()
+    if baseline:
+        base = run_eval(corpus, presidio_default_detect_batch(), engine="presidio-default")
+        result["baseline"] = base.model_dump()
+        result["recall_ratio"] = (
+            ours.token_recall / base.token_recall if base.token_recall else None
+        )
+        result["speed_ratio"] = ours.notes_per_s / base.notes_per_s
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    console.print(
+        f"{file.name}: n={ours.n_notes} token recall {ours.token_recall:.4f} precision "
+        f"{ours.token_precision:.4f} F2 {ours.f2:.4f}; span recall {ours.span_recall:.4f}; "
+        f"{ours.notes_per_s:.1f} notes/s"
+    )
+    for label, row in ours.per_type.items():
+        console.print(f"  {label:<20} recall {row['token_recall']:.4f}  tokens {row['tokens']}")
+    if baseline:
+        b = result["baseline"]
+        console.print(
+            f"presidio default: token recall {b['token_recall']:.4f} precision "
+            f"{b['token_precision']:.4f}; {b['notes_per_s']:.1f} notes/s"
+        )
+
+
+@app.command("text")
+@handle_errors
+def text(
+    file: str = typer.Argument(..., help="A UTF-8 text file, or - for standard input."),
+    patient_id: str = typer.Option(
+        "adhoc", help="Pseudonymous key: same patient, same surrogates."
+    ),
+    params: Path = typer.Option(Path("params.yaml"), help="YAML with the `deidentify:` section."),
+) -> None:
+    """De-identify one text and print it."""
+    from governance.deid.stage import DeidConfig, deidentify_text
+
+    raw = sys.stdin.buffer.read() if file == "-" else _read_bytes(Path(file))
+    if b"\x00" in raw:
+        raise DeidError(f"{file}: binary input (NUL bytes); expected UTF-8 text")
+    try:
+        body = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise DeidError(f"{file}: not valid UTF-8 (byte {e.start})") from e
+    cfg = _config(params) if params.exists() else DeidConfig()
+    out, _ = deidentify_text(body, patient_id, cfg)
+    typer.echo(out)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as e:
+        raise DeidError(f"{path}: file not found") from e
+    except OSError as e:
+        raise DeidError(f"{path}: cannot read ({type(e).__name__})") from e

@@ -1,0 +1,69 @@
+"""Every date element but the year: full and partial dates ("7/22", "3rd of May", "May 3"),
+weekdays ("last Tuesday") and holidays. A bare year is not PHI under Safe Harbor."""
+
+from presidio_analyzer import Pattern
+
+from governance.deid.recognizers.base import ClinicalPatternRecognizer, register
+
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|(?-i:May)|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_DAY = r"(?:0?[1-9]|[12]\d|3[01])"
+_MON_NUM = r"(?:0?[1-9]|1[0-2])"
+_ORD = r"(?:st|nd|rd|th)?"
+# "3/10" after "pain", "rated" etc. is a score on a 0-10 scale, not March 10.
+_NOT_A_SCORE = (
+    r"(?<!\b(?:pain|intensity|scale|score|severity|rated?|rates|level|swelling|itching|onset|"
+    r"sudden|pinpoint|diffuse|strength|power|murmur|grade)\b[^\n]{0,25})"
+)
+_WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"  # "sat", "sun" are not dates
+
+
+@register
+class ClinicalDateRecognizer(ClinicalPatternRecognizer):
+    ENTITY = "DATE"
+    PATTERNS = [
+        Pattern("m/d/y", rf"\b{_MON_NUM}[/\-.]{_DAY}[/\-.](?:19|20)?\d{{2}}\b", 0.9),
+        Pattern("m/d", rf"{_NOT_A_SCORE}(?<![\d/.])\b{_MON_NUM}/{_DAY}\b(?![/\d])", 0.6),
+        Pattern("m/yy", rf"{_NOT_A_SCORE}(?<![\d/])\b{_MON_NUM}/(?:19|20)?\d{{2}}\b(?![/\d])", 0.5),
+        Pattern("iso", r"\b(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b", 0.95),
+        Pattern(
+            "month d, y",
+            rf"\b{_MONTH}\.?\s+{_DAY}{_ORD}(?:,?\s+(?:19|20)\d{{2}})?\b",
+            0.85,
+        ),
+        Pattern(
+            "d month y",
+            rf"\b{_DAY}{_ORD}(?:\s+of)?\s+{_MONTH}\.?(?:,?\s+(?:19|20)\d{{2}})?\b",
+            0.85,
+        ),
+        Pattern("month y", rf"\b{_MONTH}\.?\s+(?:of\s+)?(?:19|20)\d{{2}}\b", 0.7),
+        Pattern("weekday", rf"\b(?:(?:last|next|this|on|since|until|by)\s+)?{_WEEKDAY}\b", 0.5),
+        Pattern(
+            "holiday",
+            r"\b(?:christmas|xmas|thanksgiving|easter|new year'?s(?: day| eve)?|"
+            r"labor day|memorial day|independence day|halloween|valentine'?s day)\b",
+            0.5,
+        ),
+        Pattern(
+            "day ordinal", rf"(?<=\b(?:on|the|since)\s+(?:the\s+)?){_DAY}(?:st|nd|rd|th)\b", 0.5
+        ),
+    ]
+    CONTEXT = ["date", "dob", "born", "admitted", "discharged", "seen", "on", "since"]
+
+
+@register
+class AgeOver89Recognizer(ClinicalPatternRecognizer):
+    """Ages over 89 are identifiers (Safe Harbor); they are collapsed to "90+"."""
+
+    ENTITY = "AGE"
+    PATTERNS = [
+        Pattern(
+            "age + unit",
+            r"\b(?:9\d|1[0-4]\d)(?=\s*-?\s*(?:y/?o\b|yo\b|yrs?\b|years?\b|year-old|-year|y\.o\.))",
+            0.9,
+        ),
+        Pattern("age label", r"(?<=\b(?:age|aged|age:)\s*)(?:9\d|1[0-4]\d)\b", 0.9),
+    ]
+    CONTEXT = ["age", "old", "yo", "years"]

@@ -1,0 +1,117 @@
+"""Numbered identifiers: SSN, MRN, health plan, account, certificate/licence, vehicle, device and
+other unique ids. Numbers are only taken as identifiers next to the label that names them, except
+formats that are unambiguous on their own (SSN, VIN)."""
+
+from presidio_analyzer import Pattern
+
+from governance.deid.recognizers.base import ClinicalPatternRecognizer, register
+
+_SEP = r"\s*(?:no\.?|num(?:ber)?|#|id)?\s*[:#]?\s*"
+_ID = r"[A-Z0-9][A-Z0-9\-]{3,24}"
+
+
+def _labelled(label: str) -> str:
+    """An id (containing at least one digit) right after `label`."""
+    return rf"(?<=\b{label}{_SEP})(?=[A-Z0-9\-]*\d){_ID}\b"
+
+
+@register
+class SsnRecognizer(ClinicalPatternRecognizer):
+    ENTITY = "SSN"
+    PATTERNS = [
+        Pattern("ssn dashed", r"\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b", 0.85),
+        Pattern(
+            "ssn labelled",
+            r"(?<=\b(?:ssn|social security(?: number| no\.?)?)\s*[:#]?\s*)\d[\d\- ]{7,10}\d",
+            0.95,
+        ),
+    ]
+    CONTEXT = ["ssn", "social"]
+
+
+@register
+class MrnRecognizer(ClinicalPatternRecognizer):
+    ENTITY = "MRN"
+    PATTERNS = [
+        Pattern(
+            "mrn labelled",
+            _labelled(
+                r"(?:mrn|mr|medical record|med rec|record|unit|hospital|chart|patient id|pt id)"
+            ),
+            0.9,
+        ),
+    ]
+    CONTEXT = ["mrn", "record", "chart"]
+
+
+@register
+class HealthPlanRecognizer(ClinicalPatternRecognizer):
+    ENTITY = "HEALTH_PLAN"
+    PATTERNS = [
+        Pattern(
+            "plan labelled",
+            _labelled(
+                r"(?:member|policy|insurance(?: member)?|health plan|plan|medicaid|medicare|"
+                r"subscriber|group|beneficiary|insurance member)"
+            ),
+            0.9,
+        ),
+    ]
+
+
+@register
+class AccountRecognizer(ClinicalPatternRecognizer):
+    ENTITY = "ACCOUNT"
+    PATTERNS = [Pattern("account labelled", _labelled(r"(?:account|acct|billing|invoice)"), 0.9)]
+
+
+@register
+class LicenseRecognizer(ClinicalPatternRecognizer):
+    ENTITY = "LICENSE"
+    PATTERNS = [
+        Pattern(
+            "licence labelled",
+            _labelled(r"(?:licen[cs]e|lic\.?|certificate|cert\.?|dea|npi|driver'?s licen[cs]e|dl)"),
+            0.9,
+        ),
+        Pattern("dea number", r"(?-i:\b[ABFGMPRX][A-Z]\d{7}\b)", 0.6),
+    ]
+
+
+@register
+class VehicleRecognizer(ClinicalPatternRecognizer):
+    ENTITY = "VEHICLE"
+    PATTERNS = [
+        Pattern(
+            "vin",
+            r"(?-i:\b(?=[A-HJ-NPR-Z0-9]*\d)(?=[A-HJ-NPR-Z0-9]*[A-Z])[A-HJ-NPR-Z0-9]{17}\b)",
+            0.6,
+        ),
+        Pattern("plate labelled", _labelled(r"(?:licen[cs]e plate|plate|tag|vin|vehicle)"), 0.9),
+    ]
+
+
+@register
+class DeviceRecognizer(ClinicalPatternRecognizer):
+    ENTITY = "DEVICE"
+    PATTERNS = [
+        Pattern(
+            "serial labelled",
+            _labelled(r"(?:serial|s/n|sn|device|implant|udi|lot|model)"),
+            0.85,
+        ),
+    ]
+
+
+@register
+class OtherIdRecognizer(ClinicalPatternRecognizer):
+    ENTITY = "OTHER_ID"
+    PATTERNS = [
+        Pattern(
+            "id labelled",
+            _labelled(
+                r"(?:id|identifier|ref(?:erence)?|case|study|specimen|accession|encounter|visit|order|requisition)"
+            ),
+            0.7,
+        ),
+    ]

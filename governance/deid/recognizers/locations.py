@@ -1,0 +1,110 @@
+"""Geography below the state (street, city, ZIP) and facility names (hospitals, clinics,
+nursing homes), which identify where a patient was seen."""
+
+from presidio_analyzer import Pattern
+
+from governance.deid.recognizers.base import ClinicalPatternRecognizer, register
+
+# USPS standard street suffixes (Publication 28, common subset) and their abbreviations.
+_SUFFIX = (
+    r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|"
+    r"terrace|ter|circle|cir|parkway|pkwy|highway|hwy|square|sq|trail|trl|crossing|xing|"
+    r"course|crse|loop|alley|aly|bypass|byp|causeway|center|ctr|cove|cv|creek|crk|crescent|"
+    r"cres|estates|ests|expressway|expy|extension|ext|freeway|fwy|gardens|gdns|gateway|gtwy|"
+    r"glen|grove|grv|harbor|hbr|heights|hts|hill|hills|hollow|island|junction|jct|key|knoll|"
+    r"knolls|lake|lakes|landing|lndg|manor|mnr|meadow|meadows|mews|mill|mills|mission|motorway|"
+    r"mount|mountain|orchard|oval|park|pass|path|pike|pine|pines|plaza|plz|point|pt|port|"
+    r"prairie|ranch|ridge|rdg|river|row|run|shoal|shoals|shore|shores|spring|springs|spur|"
+    r"spurs|station|sta|stravenue|stream|summit|throughway|trace|track|turnpike|tpke|union|"
+    r"valley|vly|via|view|views|village|vlg|ville|vista|walk|wall|well|wells|fork|forks|"
+    r"ford|fords|forest|flat|flats|field|fields|falls|ferry|divide|dale|dam|camp|canyon|cape|"
+    r"cliff|cliffs|club|common|commons|corner|corners|curve|bluff|bluffs|bottom|branch|"
+    r"bridge|brook|brooks|burg|burgs|haven|inlet|isle|light|lights|lock|locks|lodge|neck|"
+    r"radial|rapid|rapids|rest|route|shoal|skyway|squares|streets|tunnel|underpass|"
+    r"green|greens|garden|ports|parks|ways|keys|overpass|ramp)"
+)
+_STATES = (
+    r"(?-i:AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|"
+    r"NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP|"
+    r"AE|AP|AA|FM|MH|PW)"
+)
+_FACILITY = (
+    r"(?:hospital|hosp|medical center|med center|medical centre|health center|health centre|"
+    r"health system|clinic|nursing home|nursing facility|rehab(?:ilitation)?(?: center| hospital)?|"
+    r"urgent care|infirmary|hospice|care center|surgery center|emergency department|"
+    r"health clinic|family health clinic|memorial hospital|general hospital|community hospital)"
+)
+_CAPS = r"(?-i:[A-Z][A-Za-z'.\-]+)"
+
+
+@register
+class StreetAddressRecognizer(ClinicalPatternRecognizer):
+    ENTITY = "LOCATION"
+    PATTERNS = [
+        Pattern(
+            "number + street + suffix",
+            rf"\b\d{{1,6}}[A-Z]?\s+(?:[NSEW]\.?\s+)?(?:(?-i:[A-Z][a-z'.\-]+|\d+(?:st|nd|rd|th))\s+){{1,4}}"
+            rf"(?-i:(?=[A-Z][a-z])){_SUFFIX}\b\.?"
+            r"(?:,?\s*(?:apt|apartment|suite|ste|unit|#|room|rm)\.?\s*#?\s*[\w\-]+)?",
+            0.75,
+        ),
+        Pattern(
+            "number + capitalised words before a comma",
+            r"(?-i:\b\d{1,6}[ \t]+(?:[A-Z][a-z]+[ \t]+){1,3}?[A-Z][a-z]+"
+            r"(?:[ \t]+(?:Apt|Suite|Unit|Ste)\.?[ \t]*#?\d+)?)(?=,)",
+            0.6,
+        ),
+        Pattern("po box", r"\bp\.?\s?o\.?\s+box\s+\d+\b", 0.9),
+    ]
+    CONTEXT = ["address", "lives", "resides", "home", "street"]
+
+
+@register
+class CityStateZipRecognizer(ClinicalPatternRecognizer):
+    ENTITY = "LOCATION"
+    PATTERNS = [
+        Pattern(
+            "city before state",
+            rf"(?-i:\b[A-Z][a-z'.\-]+(?:[ \t]+[A-Z][a-z'.\-]+){{0,2}})"
+            rf"(?=(?:,[ \t]*{_STATES}\b(?:[ \t]+\d{{5}}|[ \t]*$)|[ \t]+{_STATES}[ \t]+\d{{5}}))",
+            0.7,
+        ),
+        Pattern("zip after state", rf"(?<=\b{_STATES},?[ \t]+)\d{{5}}(?:-\d{{4}})?\b", 0.9),
+        Pattern("zip labelled", r"(?<=\bzip(?: code)?\s*[:#]?\s*)\d{5}(?:-\d{4})?\b", 0.9),
+        Pattern(
+            "town after lives in",
+            rf"(?<=\b(?:lives in|resides in|from|moved to|native of|home in)\s+)"
+            rf"{_CAPS}(?:\s+{_CAPS})?",
+            0.4,
+        ),
+    ]
+    CONTEXT = ["city", "town", "lives", "resides", "address", "zip"]
+
+
+@register
+class FacilityRecognizer(ClinicalPatternRecognizer):
+    ENTITY = "LOCATION"
+    PATTERNS = [
+        Pattern(
+            "named facility",
+            rf"(?:(?:st\.?|saint)\s+)?{_CAPS}(?:\s+{_CAPS}){{0,3}}\s+{_FACILITY}\b",
+            0.8,
+        ),
+        Pattern(
+            "one word + facility (any case)",
+            rf"\b[A-Za-z'\-]{{3,}}(?=\s+{_FACILITY}\b)",
+            0.5,
+        ),
+        Pattern(
+            "facility acronym",
+            r"(?-i:\b(?:[A-Z]{1,4}MC|[A-Z]{0,3}GH|VAMC|VAH)\b)",
+            0.4,
+        ),
+        Pattern(
+            "transfer from/to named place",
+            rf"(?<=\b(?:transferred|transfer|transported|sent|admitted|discharged|came|seen|"
+            rf"returned)\s+(?:from|to|at)\s+(?:the\s+)?){_CAPS}(?:\s+{_CAPS}){{0,2}}",
+            0.5,
+        ),
+    ]
+    CONTEXT = ["hospital", "transfer", "transferred", "from", "admitted", "clinic"]

@@ -1,0 +1,105 @@
+import json
+
+from typer.testing import CliRunner
+
+from cds.cli import app
+from governance.deid.engine import Detection
+from governance.deid.evaluate import GoldSpan, LabelledText, load_labelled, score
+
+runner = CliRunner()
+TEXT = "Seen by dr healey on 7/22. BP 120/80. Year 1992."
+
+
+def _labelled():
+    return [
+        LabelledText(
+            TEXT,
+            (
+                GoldSpan(11, 17, "HCPName", "NAME"),
+                GoldSpan(21, 25, "Date", "DATE"),
+                GoldSpan(43, 47, "DateYear", None),
+            ),
+        )
+    ]
+
+
+def test_scores_count_hits_misses_and_false_positives():
+    preds = [
+        [
+            Detection(11, 17, "NAME", 0.9),
+            Detection(30, 36, "DATE", 0.5),
+            Detection(43, 47, "DATE", 0.5),
+        ]
+    ]
+    tokens, spans, per_type = score(_labelled(), preds)
+    assert (tokens.tp, tokens.fn, tokens.fp) == (
+        1,
+        2,
+        2,
+    )  # 7/22 = two tokens missed; 120/80 two FPs; year ignored
+    assert spans.tp == 1 and spans.fn == 1
+    assert per_type["HCPName"]["token_recall"] == 1.0 and per_type["Date"]["token_recall"] == 0.0
+
+
+def test_all_three_formats_load(tmp_path):
+    phys = tmp_path / "p.jsonl"
+    phys.write_text(
+        json.dumps({"text": TEXT, "phi": [{"start": 11, "end": 17, "type": "HCPName"}]}) + "\n"
+    )
+    pres = tmp_path / "s.json"
+    pres.write_text(
+        json.dumps(
+            [
+                {
+                    "full_text": TEXT,
+                    "spans": [{"entity_type": "PERSON", "start_position": 11, "end_position": 17}],
+                }
+            ]
+        )
+    )
+    for path in (phys, pres):
+        [item] = load_labelled(path)
+        assert item.spans[0].type == "NAME"
+
+
+def test_eval_cli_json_has_required_keys(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text(
+        json.dumps({"text": TEXT, "phi": [{"start": 11, "end": 17, "type": "HCPName"}]}) + "\n"
+    )
+    result = runner.invoke(
+        app, ["deid", "eval", str(path), "--json", "--params", str(tmp_path / "none.yaml")]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    for key in ("token_recall", "token_precision", "f2", "per_type", "notes_per_s"):
+        assert key in data
+    assert data["token_recall"] == 1.0
+
+
+def test_bad_labelled_files_give_one_line_errors(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "Peggy Smith", "phi": [{"start": 0, "end": 99, "type": "PTName"}]}\n')
+    result = runner.invoke(app, ["deid", "eval", str(bad)])
+    assert result.exit_code == 2 and "outside the text" in result.output
+    assert "Peggy" not in result.output
+    bad.write_bytes(b"\xff\xfe{")
+    result = runner.invoke(app, ["deid", "eval", str(bad)])
+    assert result.exit_code == 2 and "UTF-8" in result.output
+
+
+def test_text_command_bad_inputs(tmp_path):
+    empty = tmp_path / "e.txt"
+    empty.write_text("   ")
+    assert runner.invoke(app, ["deid", "text", str(empty)]).exit_code == 2
+    binary = tmp_path / "b.bin"
+    binary.write_bytes(b"\x00\x01\x02Peggy")
+    result = runner.invoke(app, ["deid", "text", str(binary)])
+    assert result.exit_code == 2 and "binary" in result.output and "Peggy" not in result.output
+    huge = tmp_path / "h.txt"
+    huge.write_text("Patient Peggy Smith. " * 500_000)  # ~10 MB
+    result = runner.invoke(
+        app, ["deid", "text", str(huge), "--params", str(tmp_path / "none.yaml")]
+    )
+    assert result.exit_code == 2 and "max_chars" in result.output
+    assert "Peggy" not in result.output and "Traceback" not in result.output

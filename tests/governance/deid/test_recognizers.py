@@ -1,0 +1,84 @@
+"""Each registered recognizer against a table of texts: what must be found, what must not."""
+
+import pytest
+
+from governance.deid.recognizers import RECOGNIZERS
+
+# recognizer -> (text, PHI substring that must be masked)
+FOUND = {
+    "NameRecognizer": [
+        ("seen by dr healey this am", "healey"),
+        ("wife Peggy at bedside", "Peggy"),
+        ("Attending: Maria Lopez", "Maria Lopez"),
+        ("plan d/w Bean RN", "Bean"),
+    ],
+    "ClinicalDateRecognizer": [
+        ("found on floor 7/22 by husband", "7/22"),
+        ("admitted 09/03/1997", "09/03/1997"),
+        ("seen on the 3rd of May", "3rd of May"),
+        ("symptoms since last Tuesday", "last Tuesday"),
+        ("returns March 14, 2024", "March 14, 2024"),
+    ],
+    "AgeOver89Recognizer": [("a 93 yo woman", "93"), ("age: 101", "101")],
+    "PhoneNumberRecognizer": [
+        ("call (617) 555-0123 today", "(617) 555-0123"),
+        ("cell 555-0199", "555-0199"),
+    ],
+    "FaxRecognizer": [("fax 617-555-0100", "617-555-0100")],
+    "EmailAddressRecognizer": [("mail j.doe@example.com now", "j.doe@example.com")],
+    "WebAddressRecognizer": [
+        ("see https://portal.example.org/p/1", "https://portal.example.org/p/1")
+    ],
+    "IpAddressRecognizer": [("host 10.2.33.4 logged", "10.2.33.4")],
+    "SsnRecognizer": [("SSN 123-45-6789", "123-45-6789")],
+    "MrnRecognizer": [("MRN: 00482913", "00482913")],
+    "HealthPlanRecognizer": [("Member ID: W123456789", "W123456789")],
+    "AccountRecognizer": [("account # 99887766", "99887766")],
+    "LicenseRecognizer": [("DEA: AB1234563", "AB1234563")],
+    "VehicleRecognizer": [("VIN 1HGCM82633A004352", "1HGCM82633A004352")],
+    "DeviceRecognizer": [("pacemaker serial no. PJN123456", "PJN123456")],
+    "OtherIdRecognizer": [("specimen ID: SP-20931", "SP-20931")],
+    "StreetAddressRecognizer": [("lives at 12 Oak Street with son", "12 Oak Street")],
+    "CityStateZipRecognizer": [("Home: 5 Elm Rd, Springfield, IL 62704", "Springfield")],
+    "FacilityRecognizer": [
+        ("transferred from Calvert Memorial Hospital", "Calvert Memorial Hospital")
+    ],
+}
+
+# Clinical text that must stay: scores, abbreviations, ordinary words.
+NOT_FOUND = [
+    "pain intensity 3/10, strength 5/5",
+    "MS changes overnight, SAT 94% on 2L",
+    "wife at bedside, son aware",
+    "PMH: CAD, HTN; ST on monitor",
+]
+
+
+def test_every_registered_recognizer_has_a_test_table():
+    assert set(RECOGNIZERS) == set(FOUND)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "phi"), [(n, t, p) for n, rows in FOUND.items() for t, p in rows]
+)
+def test_recognizer_finds_its_identifier(name, text, phi):
+    results = RECOGNIZERS[name]().analyze(text, entities=[RECOGNIZERS[name].ENTITY])
+    spans = [text[r.start : r.end] for r in results if r.score >= 0.3]
+    assert any(phi in s or s in phi and len(s) >= len(phi) - 1 for s in spans), spans
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "phi"), [(n, t, p) for n, rows in FOUND.items() for t, p in rows]
+)
+def test_detector_masks_it_in_context(detector, name, text, phi):
+    found = detector.detect(text)
+    start = text.index(phi)
+    end = start + len(phi)
+    assert any(d.start <= start and end <= d.end for d in found), [
+        text[d.start : d.end] for d in found
+    ]
+
+
+@pytest.mark.parametrize("text", NOT_FOUND)
+def test_clinical_text_is_not_masked(detector, text):
+    assert [text[d.start : d.end] for d in detector.detect(text)] == []
