@@ -44,7 +44,6 @@ def test_ages_over_89_collapse_and_redact_mode_tags():
 
 def test_surrogate_never_reuses_a_real_name_of_the_note():
     text = "Pt Jane Smith; son John Smith; Dr. Smith"
-    out = _anon(text, [("Jane Smith", "NAME"), ("John Smith", "NAME")])
     out = Anonymizer(KEY).anonymize(
         text,
         [
