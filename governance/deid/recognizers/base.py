@@ -8,13 +8,14 @@ raise the score when nearby) and `CASE_SENSITIVE`. `@register` adds it to `RECOG
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import regex
-from presidio_analyzer import Pattern, PatternRecognizer
+from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 
-RECOGNIZERS: dict[str, type[ClinicalPatternRecognizer]] = {}
+RECOGNIZERS: dict[str, type[EntityRecognizer]] = {}
+R = TypeVar("R", bound=type[EntityRecognizer])
 
 # Words that follow "wife", "per", "Dr" etc. without being names ("wife at bedside").
 NOT_A_NAME = frozenset(STOP_WORDS) | {
@@ -106,7 +107,7 @@ NOT_A_NAME = frozenset(STOP_WORDS) | {
 }
 
 
-def register(cls: type[ClinicalPatternRecognizer]) -> type[ClinicalPatternRecognizer]:
+def register(cls: R) -> R:
     name = cls.__name__
     if name in RECOGNIZERS:
         raise ValueError(f"recognizer {name} registered twice")

@@ -24,8 +24,25 @@ _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"  # "sat", "sun" are not
 class ClinicalDateRecognizer(ClinicalPatternRecognizer):
     ENTITY = "DATE"
     PATTERNS = [
-        Pattern("m/d/y", rf"\b{_MON_NUM}[/\-.]{_DAY}[/\-.](?:19|20)?\d{{2}}\b", 0.9),
-        Pattern("m/d", rf"{_NOT_A_SCORE}(?<![\d/.])\b{_MON_NUM}/{_DAY}\b(?![/\d])", 0.6),
+        # One separator throughout, and no decimal or ratio around it ("CO/CI 5.8/2.71").
+        Pattern(
+            "m/d/y",
+            rf"(?<![\d.]|\d[/.])\b{_MON_NUM}([/\-.]){_DAY}\1(?:19|20)?\d{{2}}\b(?![/.]?\d)",
+            0.9,
+        ),
+        Pattern("m/d", rf"{_NOT_A_SCORE}(?<![\d/.])\b{_MON_NUM}/{_DAY}\b(?![/\d]|\.\d)", 0.6),
+        Pattern("two dates m/d/m/d", rf"\b{_MON_NUM}/{_DAY}/{_MON_NUM}/{_DAY}\b(?![/\d])", 0.6),
+        Pattern(
+            "m-d after on",
+            rf"(?<=\b(?:on|since|until|from)\s+){_MON_NUM}-{_DAY}\b(?![-\d])",
+            0.5,
+        ),
+        Pattern(
+            "month alone",
+            rf"(?<=\b(?:in|since|until|early|late|mid|during|by|last|next|this|of)\s+)"
+            rf"{_MONTH}\b\.?",
+            0.5,
+        ),
         Pattern("m/yy", rf"{_NOT_A_SCORE}(?<![\d/])\b{_MON_NUM}/(?:19|20)?\d{{2}}\b(?![/\d])", 0.5),
         Pattern("iso", r"\b(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b", 0.95),
         Pattern(

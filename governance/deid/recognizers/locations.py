@@ -3,6 +3,7 @@ nursing homes), which identify where a patient was seen."""
 
 from presidio_analyzer import Pattern
 
+from governance.deid import lexicon
 from governance.deid.recognizers.base import ClinicalPatternRecognizer, register
 
 # USPS standard street suffixes (Publication 28, common subset) and their abbreviations.
@@ -77,6 +78,15 @@ class CityStateZipRecognizer(ClinicalPatternRecognizer):
             rf"{_CAPS}(?:\s+{_CAPS})?",
             0.4,
         ),
+        # Any case (ALL-CAPS and lower-case notes); ordinary words are dropped by the engine.
+        Pattern(
+            "place after a living or working cue",
+            r"(?<=\b(?:lives?|living|lived|resides?|works?|worked|working|stays?|staying|"
+            r"vacationing|visiting|born|raised|grew up|shelter|church|business|bakery|store|shop)"
+            r"\s+(?:in|at|for|near|@)\s+(?:the\s+)?)"
+            r"[A-Za-z][A-Za-z'\-]+(?:[ \t]+[A-Za-z][A-Za-z'\-]+)?",
+            0.5,
+        ),
     ]
     CONTEXT = ["city", "town", "lives", "resides", "address", "zip"]
 
@@ -96,9 +106,10 @@ class FacilityRecognizer(ClinicalPatternRecognizer):
             0.5,
         ),
         Pattern(
-            "facility acronym",
-            r"(?-i:\b(?:[A-Z]{1,4}MC|[A-Z]{0,3}GH|VAMC|VAH)\b)",
-            0.4,
+            "ward or building + number",
+            r"(?<=\b(?:transfer(?:red|ed)?|trans|go|back|sent|moved|admitted|return(?:ed)?|c/o)"
+            r"\s+(?:to|from)\s+(?:the\s+)?)[A-Za-z][A-Za-z'\-]+(?=[ \t]*\d)",
+            0.5,
         ),
         Pattern(
             "transfer from/to named place",
@@ -108,3 +119,18 @@ class FacilityRecognizer(ClinicalPatternRecognizer):
         ),
     ]
     CONTEXT = ["hospital", "transfer", "transferred", "from", "admitted", "clinic"]
+
+
+@register
+class FacilityAcronymRecognizer(ClinicalPatternRecognizer):
+    """ "GH", "BIDMC", "VAMC": hospital acronyms, found by their form, so kept even when the
+    letters are also an ordinary abbreviation."""
+
+    ENTITY = "LOCATION"
+    CASE_SENSITIVE = True
+    PATTERNS = [Pattern("facility acronym", r"\b(?:[A-Z]{1,4}MC|[A-Z]{0,3}GH|VAMC|VAH)\b", 0.55)]
+    CONTEXT = ["transferred", "admitted", "at", "to"]
+
+    def invalidate_result(self, pattern_text: str) -> bool | None:
+        # "COUGH", "HIGH" end in GH: longer matches must not be ordinary words.
+        return len(pattern_text) > 3 and pattern_text.lower() in lexicon.common_words()

@@ -7,8 +7,10 @@ Accuracy: measured by `cds deid eval` on the PhysioNet nursing notes and the dem
 (docs/deid.md).
 """
 
-from presidio_analyzer import Pattern
+import regex
+from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
 
+from governance.deid import lexicon
 from governance.deid.recognizers.base import NOT_A_NAME, ClinicalPatternRecognizer, register
 
 _WORD = r"[A-Za-z][A-Za-z'\-]+"
@@ -58,5 +60,75 @@ class NameRecognizer(ClinicalPatternRecognizer):
     CONTEXT = ["dr", "doctor", "md", "rn", "wife", "husband", "daughter", "son", "name", "per"]
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
-        first = pattern_text.split()[0].lower().strip(".,")
-        return first in NOT_A_NAME or len(first) < 2
+        first_word = pattern_text.split()[0].strip(".,")
+        first = first_word.lower()
+        # "Ms. May" in a mixed-case note is a name; "wife may" and "MRS MAY" are not sure.
+        written_like_a_name = first_word[:1].isupper() and not first_word.isupper()
+        return len(first) < 2 or (first in NOT_A_NAME and not written_like_a_name)
+
+
+@register
+class GazetteerNameRecognizer(EntityRecognizer):
+    """Names with no cue around them ("HOUSE STAFF mary souza AWARE", "SUSAN"): a given name
+    from the gazetteer (`lexicon.first_names`) that is not an ordinary word, plus up to two
+    following name-like words; or an initial followed by a known surname ("J SMITH").
+    Case-blind, so it works on ALL-CAPS and all-lower-case notes where NER does not."""
+
+    ENTITY = "NAME"
+    _TOKEN = regex.compile(r"[A-Za-z][A-Za-z'\-]*")
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entities=[self.ENTITY], name=type(self).__name__, supported_language="en"
+        )
+
+    def load(self) -> None:
+        self.first = lexicon.first_names()
+        self.last = lexicon.last_names()
+        self.common = lexicon.common_words()
+
+    def _name_like(self, word: str) -> bool:
+        w = word.lower().strip("'-")
+        return len(w) >= 2 and w not in self.common and w not in NOT_A_NAME
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        tokens = list(self._TOKEN.finditer(text))
+        results = []
+        i = 0
+        while i < len(tokens):
+            word = tokens[i].group().lower()
+            start = None
+            if len(word) >= 3 and word in self.first and self._name_like(word):
+                start, score = i, 0.5
+            elif (
+                len(word) == 1
+                and i + 1 < len(tokens)
+                and tokens[i + 1].group().lower() in self.last
+                and self._name_like(tokens[i + 1].group())
+                and regex.fullmatch(r"\.?[ \t]+", text[tokens[i].end() : tokens[i + 1].start()])
+            ):
+                start, score = i, 0.5
+                i += 1
+            if start is None:
+                i += 1
+                continue
+            end = i
+            while (
+                end + 1 < len(tokens)
+                and end - i < 2
+                and regex.fullmatch(r"[ \t]+", text[tokens[end].end() : tokens[end + 1].start()])
+                and self._name_like(tokens[end + 1].group())
+            ):
+                end += 1
+                score = 0.6
+            results.append(
+                RecognizerResult(
+                    self.ENTITY,
+                    tokens[start].start(),
+                    tokens[end].end(),
+                    score,
+                    analysis_explanation=None,
+                )
+            )
+            i = end + 1
+        return results

@@ -40,6 +40,11 @@ FOUND = {
     "OtherIdRecognizer": [("specimen ID: SP-20931", "SP-20931")],
     "StreetAddressRecognizer": [("lives at 12 Oak Street with son", "12 Oak Street")],
     "CityStateZipRecognizer": [("Home: 5 Elm Rd, Springfield, IL 62704", "Springfield")],
+    "GazetteerNameRecognizer": [
+        ("HOUSE STAFF mary souza AWARE", "mary souza"),
+        ("ORDERED BY J SMITH THIS AM", "J SMITH"),
+    ],
+    "FacilityAcronymRecognizer": [("TRANSFERRED TO GH FOR CATH", "GH")],
     "FacilityRecognizer": [
         ("transferred from Calvert Memorial Hospital", "Calvert Memorial Hospital")
     ],
@@ -51,6 +56,9 @@ NOT_FOUND = [
     "MS changes overnight, SAT 94% on 2L",
     "wife at bedside, son aware",
     "PMH: CAD, HTN; ST on monitor",
+    "VIGOROUS COUGH, SATS HIGH 90'S, MAE, PERLA",
+    "transfer to CCU when bed available; will follow up",
+    "CO/CI 5.8/2.71, ABG 7.4/40/100",
 ]
 
 

@@ -1,0 +1,143 @@
+"""Word lists that tell an identifier from ordinary clinical language.
+
+- `common_words()`: words that appear in at least `MIN_DOCUMENTS` documents of the MedQuAD NIH
+  consumer-health answers (CC BY 4.0, `data/external/medquad`) or in DDXPlus's condition and
+  evidence texts, plus ward and unit abbreviations. A detection made by a weak pattern whose
+  words are all common is dropped, and common words are never propagated through a note.
+  The list is generated (`python -m governance.deid.lexicon`) and shipped as
+  `data/common_words.txt`, so the detector needs no data files at run time.
+- `first_names()` / `last_names()`: given names of Faker's (MIT, a PyPI package) English
+  locales and surnames of its Latin-script locales: the gazetteer of `GazetteerNameRecognizer`.
+  Given names from other locales include too many clinical abbreviations ("abd", "mae").
+
+None of the lists is drawn from an evaluation corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import importlib
+import json
+import re
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+MIN_DOCUMENTS = 5
+COMMON_WORDS_FILE = Path(__file__).parent / "data" / "common_words.txt"
+_WORD = re.compile(r"[A-Za-z][A-Za-z'&\-]*[A-Za-z]|[A-Za-z]")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words of `text` (letters, inner apostrophes and hyphens)."""
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+# Clinical shorthand for places inside a hospital: common in notes, rare in reference text.
+WARD_WORDS = words(
+    "icu micu sicu ccu cvicu nicu picu csru pacu ed er ew or osh ob l&d lab labs cath floor ward "
+    "unit bed rehab neuro neurosurg ortho tele telemetry stepdown vicu pcu rm room bay "
+    "sats swan aline a-line picc ett ogt ngt foley abg cxr ekg ecg echo tee ct mri"
+)
+# Nursing shorthand that looks like a given name ("MAE" = moves all extremities).
+CLINICAL_SHORTHAND = words(
+    "mae perla perrla perl eve eves max min asa lue rue lle rle ota sl ntg gtt gtts prn abd "
+    "neo dopa levo epi nitro hep vanco zosyn tylenol lasix coumadin cont conts yest spont "
+    "tol sat sats resp neuro endo fem rca lad lcx ica mca sob doe pnd cp pt pts "
+    "hickman swan ganz"
+)
+# Given names that are also everyday English words: a name only with a cue ("daughter Hope").
+ENGLISH_WORD_NAMES = words(
+    "pleasant amber pearl frank flora trace hall hope rose grace joy faith will mark bill art "
+    "pat sue rob don gene guy jack sandy dawn summer autumn april june may august rich ray "
+    "ward wood young king love page major chase lane dale glen bell case gray grey green "
+    "brown white black long short hunter cash price holly ivy iris daisy ginger honey "
+    "crystal jewel ruby star sky river storm penny sterling earnest constance patience "
+    "prudence charity mercy felicity precious angel cherry candy misty sunny sherry brandy "
+    "carol christian norman royal noble early born lay sage lea"
+)
+FIRST_NAME_LOCALES = ("en", "en_US", "en_GB", "en_IE", "en_NZ", "en_CA", "en_AU")
+LAST_NAME_LOCALES = (
+    "en", "en_US", "en_GB", "en_IE", "en_NZ", "de_DE", "fr_FR", "it_IT", "es_ES", "es_MX",
+    "pt_BR", "pt_PT", "nl_NL", "pl_PL", "sv_SE", "no_NO", "da_DK", "fi_FI", "cs_CZ", "hu_HU",
+    "ro_RO", "hr_HR", "sk_SK", "sl_SI", "lt_LT", "lv_LV", "et_EE", "tr_TR", "id_ID", "fil_PH",
+    "en_IN", "en_NG", "en_KE", "ga_IE", "ig_NG", "ha_NG", "sw", "tw_GH", "vi_VN",
+)  # fmt: skip
+
+
+def build_common_words(medquad_file: Path, ddxplus_dir: Path) -> list[str]:
+    """Words in >= MIN_DOCUMENTS MedQuAD answers, all DDXPlus texts and WARD_WORDS."""
+    df: Counter[str] = Counter()
+    with gzip.open(medquad_file, "rt", encoding="utf-8") as f:
+        for line in f:
+            df.update(set(words(json.loads(line)["answer"])))
+    common = {w for w, n in df.items() if n >= MIN_DOCUMENTS}
+    for name in ("release_conditions.json", "release_evidences.json"):
+        for value in _strings(json.loads((ddxplus_dir / name).read_text(encoding="utf-8"))):
+            common.update(words(value))
+    common.update(WARD_WORDS, CLINICAL_SHORTHAND, ENGLISH_WORD_NAMES)
+    return sorted(w for w in common if len(w) > 1)
+
+
+def _strings(obj: object) -> list[str]:
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [s for k, v in obj.items() if not k.endswith("-fr") for s in _strings(v)]
+    if isinstance(obj, list):
+        return [s for v in obj for s in _strings(v)]
+    return []
+
+
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    lines = COMMON_WORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(w for w in lines if w and not w.startswith("#"))
+
+
+def _faker_names(attribute: str, locales: tuple[str, ...]) -> frozenset[str]:
+    names: set[str] = set()
+    for locale in locales:
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        except ModuleNotFoundError:
+            continue
+        for name in getattr(provider, attribute, ()):
+            names.update(w for w in words(name) if len(w) >= 3)
+    return frozenset(names)
+
+
+@lru_cache(maxsize=1)
+def first_names() -> frozenset[str]:
+    return _faker_names("first_names", FIRST_NAME_LOCALES)
+
+
+@lru_cache(maxsize=1)
+def last_names() -> frozenset[str]:
+    return _faker_names("last_names", LAST_NAME_LOCALES)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Regenerate data/common_words.txt")
+    parser.add_argument(
+        "--medquad",
+        type=Path,
+        default=Path("data/external/medquad/medquad_qa_collections_1-9.jsonl.gz"),
+    )
+    parser.add_argument("--ddxplus", type=Path, default=Path("data/external/ddxplus"))
+    args = parser.parse_args()
+    common = build_common_words(args.medquad, args.ddxplus)
+    header = (
+        "# Generated by `python -m governance.deid.lexicon`: words in >= "
+        f"{MIN_DOCUMENTS} MedQuAD answers\n"
+        "# (NIH, CC BY 4.0: Ben Abacha & Demner-Fushman 2019) or in DDXPlus texts (CC BY 4.0),\n"
+        "# plus ward abbreviations, nursing shorthand and given names that are everyday words.\n"
+        "# One lower-case word a line.\n"
+    )
+    COMMON_WORDS_FILE.write_text(header + "\n".join(common) + "\n", encoding="utf-8")
+    print(f"{len(common)} words -> {COMMON_WORDS_FILE}")
+
+
+if __name__ == "__main__":
+    main()
