@@ -1,7 +1,10 @@
-"""End to end: `dvc repro` of the real dvc.yaml on tiny data, twice (second is a no-op)."""
+"""End to end: `dvc repro` of the real dvc.yaml on tiny data, twice (second is a no-op), then
+once more after one knowledge-base document changed."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import os
 import shutil
 import subprocess
@@ -11,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from tests.conftest import ROOT
+from tests.rag.conftest import write_tiny_medquad
 
 
 def _run(cmd: list[str], cwd: Path) -> str:
@@ -29,11 +33,14 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     work.mkdir()
     for name in ("dvc.yaml", ".dvcignore"):
         shutil.copy(ROOT / name, work / name)
-    for package in ("cds", "governance"):
+    for package in ("cds", "governance", "rag"):
         shutil.copytree(
             ROOT / package, work / package, ignore=shutil.ignore_patterns("__pycache__")
         )
     shutil.copytree(tiny_ddxplus, work / "data" / "external" / "ddxplus")
+    medquad = work / "data" / "external" / "medquad" / "medquad_qa_collections_1-9.jsonl.gz"
+    medquad.parent.mkdir(parents=True)
+    write_tiny_medquad(medquad)
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["corpus"]["max_patients"] = 20
     (work / "params.yaml").write_text(yaml.safe_dump(params))
@@ -47,6 +54,34 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     assert len((work / "data" / "deid" / "notes.jsonl").read_text().splitlines()) == 20
     assert (work / "dvc.lock").exists()
 
+    assert (work / "artifacts" / "index" / "index_meta.json").exists()
+    manifest = json.loads((work / "data" / "kb" / "manifest.json").read_text())
+    assert manifest["indexed_documents"] > 49  # 49 condition sheets + MedQuAD pages
+
     second = _run([sys.executable, "-m", "dvc", "repro"], work)
     assert "up to date" in second
     assert "Running stage" not in second
+
+    # Editing one KB source document re-runs `kb` only, with a new version for that document;
+    # the version archive (persisted across runs) still holds the old one.
+    with gzip.open(medquad, "rt") as f:
+        records = [json.loads(line) for line in f]
+    edited = records[0]
+    edited["answer"] += " Reviewed and extended."
+    with gzip.open(medquad, "wt") as f:
+        f.writelines(json.dumps(r) + "\n" for r in records)
+    status = _run([sys.executable, "-m", "dvc", "status"], work)
+    assert "kb:" in status and "corpus:" not in status
+    third = _run([sys.executable, "-m", "dvc", "repro"], work)
+    assert "Running stage 'kb'" in third and "Running stage 'corpus'" not in third
+    doc_id = f"medquad-{edited['qid']}"
+    after = json.loads((work / "data" / "kb" / "manifest.json").read_text())
+    old = {d["doc_id"]: d["version"] for d in manifest["documents"]}
+    new = {d["doc_id"]: d["version"] for d in after["documents"]}
+    assert {d for d in old if old[d] != new[d]} == {doc_id}
+    archived = [
+        json.loads(line)["version"]
+        for line in (work / "data" / "kb" / "versions.jsonl").read_text().splitlines()
+        if json.loads(line)["doc_id"] == doc_id
+    ]
+    assert sorted(archived) == sorted([old[doc_id], new[doc_id]])

@@ -2,7 +2,7 @@
 
 import typer
 
-from cds.cli import deid
+from cds.cli import deid, kb
 from cds.cli.corpus import corpus
 from cds.cli.lineage import lineage
 
@@ -17,6 +17,7 @@ app = typer.Typer(
 app.command("corpus")(corpus)
 app.command("lineage")(lineage)
 app.add_typer(deid.app, name="deid")
+app.add_typer(kb.app, name="kb")
 
 
 def main() -> None:
