@@ -48,14 +48,16 @@ CLINICAL_SHORTHAND = words(
     "hickman swan ganz"
 )
 # Given names that are also everyday English words: a name only with a cue ("daughter Hope").
-ENGLISH_WORD_NAMES = words(
-    "pleasant amber pearl frank flora trace hall hope rose grace joy faith will mark bill art "
-    "pat sue rob don gene guy jack sandy dawn summer autumn april june may august rich ray "
-    "ward wood young king love page major chase lane dale glen bell case gray grey green "
-    "brown white black long short hunter cash price holly ivy iris daisy ginger honey "
-    "crystal jewel ruby star sky river storm penny sterling earnest constance patience "
-    "prudence charity mercy felicity precious angel cherry candy misty sunny sherry brandy "
-    "carol christian norman royal noble early born lay sage lea"
+ENGLISH_WORD_NAMES: frozenset[str] = frozenset(
+    words(
+        "pleasant amber pearl frank flora trace hall hope rose grace joy faith will mark bill art "
+        "pat sue rob don gene guy jack sandy dawn summer autumn april june may august rich ray "
+        "ward wood young king love page major chase lane dale glen bell case gray grey green "
+        "brown white black long short hunter cash price holly ivy iris daisy ginger honey "
+        "crystal jewel ruby star sky river storm penny sterling earnest constance patience "
+        "prudence charity mercy felicity precious angel cherry candy misty sunny sherry brandy "
+        "carol christian norman royal noble early born lay sage lea"
+    )
 )
 FIRST_NAME_LOCALES = ("en", "en_US", "en_GB", "en_IE", "en_NZ", "en_CA", "en_AU")
 LAST_NAME_LOCALES = (

@@ -62,9 +62,11 @@ class NameRecognizer(ClinicalPatternRecognizer):
     def invalidate_result(self, pattern_text: str) -> bool | None:
         first_word = pattern_text.split()[0].strip(".,")
         first = first_word.lower()
-        # "Ms. May" in a mixed-case note is a name; "wife may" and "MRS MAY" are not sure.
+        # "Ms. May" in a mixed-case note is a name ("May" is a stop word but also a given
+        # name); "CC: Has a cough" is not ("Has" is no name).
         written_like_a_name = first_word[:1].isupper() and not first_word.isupper()
-        return len(first) < 2 or (first in NOT_A_NAME and not written_like_a_name)
+        name_word = written_like_a_name and first in lexicon.ENGLISH_WORD_NAMES
+        return len(first) < 2 or (first in NOT_A_NAME and not name_word)
 
 
 @register

@@ -59,6 +59,7 @@ NOT_FOUND = [
     "VIGOROUS COUGH, SATS HIGH 90'S, MAE, PERLA",
     "transfer to CCU when bed available; will follow up",
     "CO/CI 5.8/2.71, ABG 7.4/40/100",
+    "CC: Has a cough.",
 ]
 
 
