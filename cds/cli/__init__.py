@@ -2,7 +2,7 @@
 
 import typer
 
-from cds.cli import deid, kb
+from cds.cli import deid, kb, model
 from cds.cli.corpus import corpus
 from cds.cli.lineage import lineage
 
@@ -18,6 +18,9 @@ app.command("corpus")(corpus)
 app.command("lineage")(lineage)
 app.add_typer(deid.app, name="deid")
 app.add_typer(kb.app, name="kb")
+app.add_typer(model.model_app, name="model")
+app.add_typer(model.train_app, name="train")
+app.command("generate")(model.generate)
 
 
 def main() -> None:

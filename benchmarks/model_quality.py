@@ -1,0 +1,72 @@
+"""Top-1/top-5 and schema-valid rate of generated differentials on the demo test split.
+
+Usage: python benchmarks/model_quality.py [--limit 30] [--adapter artifacts/adapter/sft ...]
+Each model (the base without fine-tuning, then each adapter) generates a constrained
+differential for the first `--limit` test notes (with exactly the prompts of the dataset
+stage, retrieved passages included). top-k: the gold pathology is among the first k items.
+A generation that fails to parse counts as schema-invalid and as a miss.
+Writes benchmarks/results/model_quality.json.
+(The full evaluation with confidence intervals is `cds eval`, a later stage.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+from pathlib import Path
+
+from cds.corpus.build import read_corpus
+from cds.model.generate import DifferentialGenerator, GenerationError, condition_codes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--limit", type=int, default=30)
+    parser.add_argument("--notes", type=Path, default=Path("data/deid/notes.jsonl"))
+    parser.add_argument("--adapter", type=Path, action="append", default=[])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/model_quality.json"))
+    args = parser.parse_args()
+    adapters = args.adapter or [Path("artifacts/adapter/sft")]
+    records = read_corpus(args.notes, split="test")[: args.limit]
+    codes = condition_codes(Path("data/external/ddxplus"))
+    sft_rows = {
+        json.loads(line)["note_id"]: json.loads(line)
+        for line in Path("data/sft/sft_test.jsonl").read_text().splitlines()
+    }
+    results = {}
+    for adapter in [None, *adapters]:
+        name = "base" if adapter is None else str(adapter)
+        generator = DifferentialGenerator(Path("artifacts/base"), codes, adapter)
+        top1 = top5 = valid = 0
+        seconds, tokens = [], []
+        for r in records:
+            row = sft_rows.get(r.note.id)
+            try:
+                out = generator.generate(r.note, chat=row["prompt"] if row else None)
+            except GenerationError:
+                continue
+            valid += 1
+            seconds.append(out.seconds)
+            tokens.append(out.new_tokens)
+            names = [i.condition for i in out.differential.items]
+            top1 += names[:1] == [r.pathology]
+            top5 += r.pathology in names[:5]
+        n = len(records)
+        results[name] = {
+            "n": n,
+            "schema_valid_rate": valid / n,
+            "top1": top1 / n,
+            "top5": top5 / n,
+            "median_seconds_per_note": statistics.median(seconds) if seconds else None,
+            "median_new_tokens": statistics.median(tokens) if tokens else None,
+        }
+        print(name, results[name], flush=True)
+    machine = {"platform": platform.platform(), "cpus": os.cpu_count()}
+    args.out.write_text(json.dumps({"machine": machine, "models": results}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""`cds model base|dataset`, `cds train sft`, `cds generate`: the language model."""
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from cds.cli._common import console, handle_errors
+from cds.config import load_section
+
+model_app = typer.Typer(help="Prepare the base model and the training data.", no_args_is_help=True)
+train_app = typer.Typer(help="Fine-tune the model (QLoRA SFT, DPO).", no_args_is_help=True)
+PARAMS = typer.Option(Path("params.yaml"), help="YAML file with the stage's section.")
+
+
+@model_app.command("base")
+@handle_errors
+def base(params: Path = PARAMS, quiet: bool = typer.Option(False, "--quiet", "-q")) -> None:
+    """Convert the packaged GGUF model (or copy a local HF directory) to artifacts/base/."""
+    from cds.model.base import BaseModelConfig, prepare_base
+
+    cfg = load_section(params, "base_model", BaseModelConfig)
+    record = prepare_base(cfg)
+    if not quiet:
+        console.print(
+            f"base_model: {record['architecture']} ({record['parameters']:,} parameters) "
+            f"from {record['source'].get('file', record['source'].get('path'))} -> {cfg.out_dir}"
+        )
+
+
+@model_app.command("dataset")
+@handle_errors
+def dataset(params: Path = PARAMS, quiet: bool = typer.Option(False, "--quiet", "-q")) -> None:
+    """Write SFT records and DPO pairs from the de-identified notes and their gold."""
+    from cds.model.dataset import DatasetConfig, build_dataset
+
+    cfg = load_section(params, "dataset", DatasetConfig)
+    stats = build_dataset(cfg, show_progress=not quiet)
+    if not quiet:
+        console.print(
+            f"dataset: SFT {stats.sft}, DPO {stats.dpo}, passages in prompt: "
+            f"{stats.with_passages} -> {cfg.out_dir}"
+        )
+
+
+@train_app.command("sft")
+@handle_errors
+def sft(
+    recipe: Path = typer.Option(Path("recipes/sft_demo.yaml"), help="Recipe YAML."),
+    resume: bool = typer.Option(False, help="Continue from the newest checkpoint."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """QLoRA (or LoRA) supervised fine-tuning; saves the adapter and training_meta.json."""
+    from cds.model.recipe import load_recipe
+    from cds.model.train_sft import train_sft
+
+    r = load_recipe(recipe)
+    meta = train_sft(r, resume=resume, show_progress=not quiet)
+    console.print(
+        f"sft: {meta['records']} records, {meta['metrics']['global_step']} steps, train loss "
+        f"{meta['metrics'].get('train_loss', float('nan')):.4f}, {meta['train_seconds']:.0f} s "
+        f"-> {r.output_dir}"
+    )
+
+
+@train_app.command("dpo")
+@handle_errors
+def dpo(
+    recipe: Path = typer.Option(Path("recipes/dpo_demo.yaml"), help="Recipe YAML."),
+    resume: bool = typer.Option(False, help="Continue from the newest checkpoint."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """DPO on the SFT adapter (reference = the adapter-disabled model)."""
+    from cds.model.recipe import load_recipe
+    from cds.model.train_dpo import train_dpo
+
+    r = load_recipe(recipe)
+    meta = train_dpo(r, resume=resume, show_progress=not quiet)
+    console.print(
+        f"dpo: {meta['records']} pairs, {meta['metrics']['global_step']} steps, train loss "
+        f"{meta['metrics'].get('train_loss', float('nan')):.4f}, {meta['train_seconds']:.0f} s "
+        f"-> {r.output_dir}"
+    )
+
+
+@handle_errors
+def generate(
+    note_file: str = typer.Argument(..., help="A UTF-8 note file, or - for standard input."),
+    adapter: Path | None = typer.Option(
+        Path("artifacts/adapter/sft"), help="Adapter directory; --no-adapter for the base."
+    ),
+    no_adapter: bool = typer.Option(False, "--no-adapter", help="Use the base model alone."),
+    base_model: Path = typer.Option(Path("artifacts/base"), help="Base model directory."),
+    ddxplus_dir: Path = typer.Option(
+        Path("data/external/ddxplus"), help="Where the condition list comes from."
+    ),
+    max_chars: int = typer.Option(20_000, help="Longer notes are refused."),
+) -> None:
+    """Generate a schema-valid differential for one note and print it as JSON."""
+    from cds.model.generate import DifferentialGenerator, condition_codes
+    from cds.model.text_input import read_note_text
+    from cds.schemas import Note
+
+    text = read_note_text(note_file, sys.stdin.buffer, max_chars)
+    note = Note.from_text("cli-note", "cli", text)
+    generator = DifferentialGenerator(
+        base_model, condition_codes(ddxplus_dir), None if no_adapter else adapter
+    )
+    result = generator.generate(note)
+    typer.echo(json.dumps(result.differential.model_dump(mode="json"), indent=2))

@@ -1,0 +1,36 @@
+"""Reading one note from a file or stdin: bad input ends in one clear line, never a traceback,
+and the message never quotes the text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+
+from cds.errors import CdsError
+
+
+class InputError(CdsError):
+    exit_code = 2
+
+
+def read_note_text(source: str, stdin: BinaryIO, max_chars: int) -> str:
+    if source == "-":
+        data = stdin.read()
+        where = "stdin"
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"{source}: file not found")
+        data = path.read_bytes()
+        where = source
+    if b"\x00" in data:
+        raise InputError(f"{where}: binary input (NUL bytes), expected UTF-8 text")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{where}: not valid UTF-8 (byte {e.start})") from None
+    if not text.strip():
+        raise InputError(f"{where}: empty note")
+    if len(text) > max_chars:
+        raise InputError(f"{where}: {len(text)} characters, more than the limit of {max_chars}")
+    return text
