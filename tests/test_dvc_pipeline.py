@@ -45,6 +45,9 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     recipe = yaml.safe_load((work / "recipes" / "sft_demo.yaml").read_text())
     recipe.update(max_records=2, max_steps=1, gradient_accumulation_steps=1, max_length=768)
     (work / "recipes" / "sft_demo.yaml").write_text(yaml.safe_dump(recipe))
+    dpo = yaml.safe_load((work / "recipes" / "dpo_demo.yaml").read_text())
+    dpo.update(max_records=1, max_steps=1, gradient_accumulation_steps=1, max_length=768)
+    (work / "recipes" / "dpo_demo.yaml").write_text(yaml.safe_dump(dpo))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["corpus"]["max_patients"] = 20
     params["dataset"]["max_records"] = 4
@@ -63,6 +66,7 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     assert (work / "artifacts" / "base" / "model.safetensors").exists()
     assert (work / "data" / "sft" / "sft_train.jsonl").read_text().count("\n") == 4
     assert (work / "artifacts" / "adapter" / "sft" / "adapter_model.safetensors").exists()
+    assert (work / "artifacts" / "adapter" / "dpo" / "adapter_model.safetensors").exists()
     manifest = json.loads((work / "data" / "kb" / "manifest.json").read_text())
     assert manifest["indexed_documents"] > 49  # 49 condition sheets + MedQuAD pages
 
