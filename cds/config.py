@@ -11,8 +11,8 @@ from cds.errors import ConfigError
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 
-def load_section(path: Path, section: str, model: type[ConfigT]) -> ConfigT:
-    """Read `section` of the YAML file at `path` into `model`.
+def load_section(path: Path, section: str | None, model: type[ConfigT]) -> ConfigT:
+    """Read `section` of the YAML file at `path` (the whole file when None) into `model`.
 
     Raises:
         ConfigError: the file is missing, is not YAML, lacks the section, or fails validation.
@@ -23,11 +23,11 @@ def load_section(path: Path, section: str, model: type[ConfigT]) -> ConfigT:
         raise ConfigError(f"{path}: file not found") from e
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise ConfigError(f"{path}: cannot read YAML ({type(e).__name__})") from e
-    if not isinstance(data, dict) or section not in data:
+    if section is not None and (not isinstance(data, dict) or section not in data):
         raise ConfigError(f"{path}: no '{section}' section")
     try:
-        return model.model_validate(data[section])
+        return model.model_validate(data if section is None else data[section])
     except ValidationError as e:
         first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path}: {section}.{where}: {first['msg']}") from e
+        where = ".".join(str(p) for p in (section, *first["loc"]) if p is not None)
+        raise ConfigError(f"{path}: {where}: {first['msg']}") from e

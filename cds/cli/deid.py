@@ -8,7 +8,7 @@ import typer
 
 from cds.cli._common import console, handle_errors
 from cds.config import load_section
-from governance.deid.errors import DeidError
+from cds.text_input import read_note_text
 
 app = typer.Typer(help="De-identify notes and measure PHI detection.", no_args_is_help=True)
 
@@ -100,22 +100,7 @@ def text(
     """De-identify one text and print it."""
     from governance.deid.stage import DeidConfig, deidentify_text
 
-    raw = sys.stdin.buffer.read() if file == "-" else _read_bytes(Path(file))
-    if b"\x00" in raw:
-        raise DeidError(f"{file}: binary input (NUL bytes); expected UTF-8 text")
-    try:
-        body = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise DeidError(f"{file}: not valid UTF-8 (byte {e.start})") from e
     cfg = _config(params) if params.exists() else DeidConfig()
+    body = read_note_text(file, sys.stdin.buffer, cfg.max_chars)
     out, _ = deidentify_text(body, patient_id, cfg)
     typer.echo(out)
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError as e:
-        raise DeidError(f"{path}: file not found") from e
-    except OSError as e:
-        raise DeidError(f"{path}: cannot read ({type(e).__name__})") from e

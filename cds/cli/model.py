@@ -44,44 +44,46 @@ def dataset(params: Path = PARAMS, quiet: bool = typer.Option(False, "--quiet", 
         )
 
 
+def _train(stage: str, recipe: Path, resume: bool, quiet: bool) -> None:
+    from cds.model.recipe import load_recipe
+
+    r = load_recipe(recipe)
+    if stage == "sft":
+        from cds.model.train_sft import train_sft as train
+    else:
+        from cds.model.train_dpo import train_dpo as train
+    meta = train(r, resume=resume, show_progress=not quiet)
+    console.print(
+        f"{stage}: {meta['records']} records, {meta['metrics']['global_step']} steps, train "
+        f"loss {meta['metrics'].get('train_loss', float('nan')):.4f}, "
+        f"{meta['train_seconds']:.0f} s -> {r.output_dir}"
+    )
+
+
+RESUME = typer.Option(False, help="Continue from the newest checkpoint.")
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+
+
 @train_app.command("sft")
 @handle_errors
 def sft(
     recipe: Path = typer.Option(Path("recipes/sft_demo.yaml"), help="Recipe YAML."),
-    resume: bool = typer.Option(False, help="Continue from the newest checkpoint."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    resume: bool = RESUME,
+    quiet: bool = QUIET,
 ) -> None:
     """QLoRA (or LoRA) supervised fine-tuning; saves the adapter and training_meta.json."""
-    from cds.model.recipe import load_recipe
-    from cds.model.train_sft import train_sft
-
-    r = load_recipe(recipe)
-    meta = train_sft(r, resume=resume, show_progress=not quiet)
-    console.print(
-        f"sft: {meta['records']} records, {meta['metrics']['global_step']} steps, train loss "
-        f"{meta['metrics'].get('train_loss', float('nan')):.4f}, {meta['train_seconds']:.0f} s "
-        f"-> {r.output_dir}"
-    )
+    _train("sft", recipe, resume, quiet)
 
 
 @train_app.command("dpo")
 @handle_errors
 def dpo(
     recipe: Path = typer.Option(Path("recipes/dpo_demo.yaml"), help="Recipe YAML."),
-    resume: bool = typer.Option(False, help="Continue from the newest checkpoint."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    resume: bool = RESUME,
+    quiet: bool = QUIET,
 ) -> None:
     """DPO on the SFT adapter (reference = the adapter-disabled model)."""
-    from cds.model.recipe import load_recipe
-    from cds.model.train_dpo import train_dpo
-
-    r = load_recipe(recipe)
-    meta = train_dpo(r, resume=resume, show_progress=not quiet)
-    console.print(
-        f"dpo: {meta['records']} pairs, {meta['metrics']['global_step']} steps, train loss "
-        f"{meta['metrics'].get('train_loss', float('nan')):.4f}, {meta['train_seconds']:.0f} s "
-        f"-> {r.output_dir}"
-    )
+    _train("dpo", recipe, resume, quiet)
 
 
 @handle_errors
@@ -99,8 +101,8 @@ def generate(
 ) -> None:
     """Generate a schema-valid differential for one note and print it as JSON."""
     from cds.model.generate import DifferentialGenerator, condition_codes
-    from cds.model.text_input import read_note_text
     from cds.schemas import Note
+    from cds.text_input import read_note_text
 
     text = read_note_text(note_file, sys.stdin.buffer, max_chars)
     note = Note.from_text("cli-note", "cli", text)

@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from cds.errors import ConfigError
+from cds.config import load_section
 
 
 class LoraSettings(BaseModel):
@@ -72,15 +71,5 @@ class Recipe(BaseModel):
 
 
 def load_recipe(path: Path) -> Recipe:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise ConfigError(f"{path}: recipe not found") from e
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"{path}: cannot read YAML ({type(e).__name__})") from e
-    try:
-        return Recipe.model_validate(data)
-    except ValidationError as e:
-        first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path}: {where}: {first['msg']}") from e
+    """Raises ConfigError (one line naming the field) for a missing or invalid recipe."""
+    return load_section(path, None, Recipe)

@@ -7,12 +7,10 @@ is held in memory. Pairs come from the `dataset` stage (`dpo_train.jsonl`).
 
 from __future__ import annotations
 
-import time
-
 from cds.errors import ConfigError
 from cds.model.loading import load_base, load_tokenizer
 from cds.model.recipe import Recipe
-from cds.model.train_sft import checkpoint_to_resume, common_args, read_records, save_meta
+from cds.model.train_sft import common_args, read_records, run_and_save
 
 
 def train_dpo(recipe: Recipe, resume: bool = False, show_progress: bool = True) -> dict:
@@ -45,12 +43,4 @@ def train_dpo(recipe: Recipe, resume: bool = False, show_progress: bool = True) 
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
     )
-    start = time.perf_counter()
-    result = trainer.train(
-        resume_from_checkpoint=checkpoint_to_resume(recipe.output_dir) if resume else None
-    )
-    seconds = time.perf_counter() - start
-    trainer.save_model(str(recipe.output_dir))
-    tokenizer.save_pretrained(str(recipe.output_dir))
-    metrics = dict(result.metrics) | {"global_step": result.global_step}
-    return save_meta(recipe, rows, metrics, seconds)
+    return run_and_save(trainer, tokenizer, recipe, rows, resume)

@@ -130,6 +130,19 @@ def save_meta(recipe: Recipe, rows: list[dict], metrics: dict, seconds: float) -
     return meta
 
 
+def run_and_save(trainer, tokenizer, recipe: Recipe, rows: list[dict], resume: bool) -> dict:
+    """Train (from the newest checkpoint when resuming), save adapter, tokenizer and meta."""
+    start = time.perf_counter()
+    result = trainer.train(
+        resume_from_checkpoint=checkpoint_to_resume(recipe.output_dir) if resume else None
+    )
+    seconds = time.perf_counter() - start
+    trainer.save_model(str(recipe.output_dir))
+    tokenizer.save_pretrained(str(recipe.output_dir))
+    metrics = dict(result.metrics) | {"global_step": result.global_step}
+    return save_meta(recipe, rows, metrics, seconds)
+
+
 def train_sft(recipe: Recipe, resume: bool = False, show_progress: bool = True) -> dict:
     from datasets import Dataset
     from transformers import set_seed
@@ -151,12 +164,4 @@ def train_sft(recipe: Recipe, resume: bool = False, show_progress: bool = True) 
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
     )
-    start = time.perf_counter()
-    result = trainer.train(
-        resume_from_checkpoint=checkpoint_to_resume(recipe.output_dir) if resume else None
-    )
-    seconds = time.perf_counter() - start
-    trainer.save_model(str(recipe.output_dir))
-    tokenizer.save_pretrained(str(recipe.output_dir))
-    metrics = dict(result.metrics) | {"global_step": result.global_step}
-    return save_meta(recipe, rows, metrics, seconds)
+    return run_and_save(trainer, tokenizer, recipe, rows, resume)

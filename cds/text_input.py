@@ -13,7 +13,8 @@ class InputError(CdsError):
     exit_code = 2
 
 
-def read_note_text(source: str, stdin: BinaryIO, max_chars: int) -> str:
+def read_note_text(source: str, stdin: BinaryIO, max_chars: int | None) -> str:
+    """The UTF-8 text of `source` (a path, or "-" for `stdin`), or InputError (exit 2)."""
     if source == "-":
         data = stdin.read()
         where = "stdin"
@@ -21,7 +22,10 @@ def read_note_text(source: str, stdin: BinaryIO, max_chars: int) -> str:
         path = Path(source)
         if not path.is_file():
             raise InputError(f"{source}: file not found")
-        data = path.read_bytes()
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise InputError(f"{source}: cannot read ({type(e).__name__})") from None
         where = source
     if b"\x00" in data:
         raise InputError(f"{where}: binary input (NUL bytes), expected UTF-8 text")
@@ -31,6 +35,8 @@ def read_note_text(source: str, stdin: BinaryIO, max_chars: int) -> str:
         raise InputError(f"{where}: not valid UTF-8 (byte {e.start})") from None
     if not text.strip():
         raise InputError(f"{where}: empty note")
-    if len(text) > max_chars:
-        raise InputError(f"{where}: {len(text)} characters, more than the limit of {max_chars}")
+    if max_chars is not None and len(text) > max_chars:
+        raise InputError(
+            f"{where}: {len(text)} characters, more than the limit of {max_chars} (max_chars)"
+        )
     return text
