@@ -38,6 +38,8 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
             ROOT / package, work / package, ignore=shutil.ignore_patterns("__pycache__")
         )
     shutil.copytree(tiny_ddxplus, work / "data" / "external" / "ddxplus")
+    for name in ("medsafetybench", "hh-rlhf-harmless-test", "counsel-chat"):
+        shutil.copytree(ROOT / "data" / "external" / name, work / "data" / "external" / name)
     medquad = work / "data" / "external" / "medquad" / "medquad_qa_collections_1-9.jsonl.gz"
     medquad.parent.mkdir(parents=True)
     write_tiny_medquad(medquad)

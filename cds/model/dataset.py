@@ -12,6 +12,9 @@ state nothing about the condition, probabilities made overconfident (top item 99
 ranking reversed. (The disclaimer is added by code, never by the model, so there is no
 "missing disclaimer" corruption to learn from.)
 
+Safety and tone pairs (`dpo_safety_train.jsonl`, `kind` safety/tone): see
+`cds.model.preferences`; DPO recipes mix them in with `mix_files`.
+
 Deterministic: the same inputs and seed give byte-identical files. Splits follow the corpus's
 patient-level splits.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -28,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cds.corpus.build import read_corpus
 from cds.corpus.ddxplus import load_knowledge
 from cds.errors import SourceDataError
+from cds.model.preferences import counsel_chat_pairs, hh_rlhf_pairs, medsafetybench_pairs
 from cds.model.prompt import (
     MAX_ITEMS,
     MAX_LINES_PER_ITEM,
@@ -52,11 +57,19 @@ class DatasetConfig(BaseModel):
     seed: int = 1234
     max_records: int | None = Field(None, ge=1)
     """Cap per split (for quick experiments and tests)."""
+    medsafetybench_file: Path | None = Path("data/external/medsafetybench/medsafetybench.jsonl")
+    hh_rlhf_file: Path | None = Path(
+        "data/external/hh-rlhf-harmless-test/harmless-base_test_health_selfharm_subset.jsonl"
+    )
+    counsel_chat_file: Path | None = Path(
+        "data/external/counsel-chat/counsel_chat_upvote_pairs.jsonl"
+    )
 
 
 class DatasetStats(BaseModel):
     sft: dict[str, int]
     dpo: dict[str, int]
+    preference_pairs: dict[str, int]
     with_passages: bool
     mean_items: float
 
@@ -180,14 +193,30 @@ def build_dataset(cfg: DatasetConfig, show_progress: bool = True) -> DatasetStat
         _write_jsonl(cfg.out_dir / f"dpo_{split}.jsonl", dpo_lines)
         sft_counts[split] = len(sft_lines)
         dpo_counts[split] = len(dpo_lines)
+    preference = preference_pairs(cfg)
+    _write_jsonl(cfg.out_dir / "dpo_safety_train.jsonl", preference)
     stats = DatasetStats(
         sft=sft_counts,
         dpo=dpo_counts,
+        preference_pairs=dict(sorted(Counter(p["source"] for p in preference).items())),
         with_passages=retriever is not None,
         mean_items=round(sum(n_items) / max(1, len(n_items)), 3),
     )
     (cfg.out_dir / "dataset_stats.json").write_text(json.dumps(stats.model_dump(), indent=2) + "\n")
     return stats
+
+
+def preference_pairs(cfg: DatasetConfig) -> list[dict]:
+    """Safety and tone pairs (see `cds.model.preferences`), in a seeded order."""
+    pairs: list[dict] = []
+    if cfg.medsafetybench_file is not None:
+        pairs += medsafetybench_pairs(cfg.medsafetybench_file)
+    if cfg.hh_rlhf_file is not None:
+        pairs += hh_rlhf_pairs(cfg.hh_rlhf_file)
+    if cfg.counsel_chat_file is not None:
+        pairs += counsel_chat_pairs(cfg.counsel_chat_file)
+    random.Random(cfg.seed).shuffle(pairs)
+    return pairs
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:

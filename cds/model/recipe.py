@@ -68,6 +68,12 @@ class Recipe(BaseModel):
     safety_lambda: float = Field(0.0, ge=0)
     """Weight of the unlikelihood term on unsafe continuations (0 = off)."""
     safety_file: Path | None = None
+    """Safety pairs whose rejected answers are the unsafe continuations (SFT with lambda > 0)."""
+    safety_records: int | None = Field(64, ge=1)
+    mix_files: list[Path] = Field(default_factory=list)
+    """DPO: more pair files mixed into the training data (e.g. safety and tone pairs)."""
+    mix_records: int | None = Field(None, ge=1)
+    """At most this many pairs from each mix file."""
 
 
 def load_recipe(path: Path) -> Recipe:

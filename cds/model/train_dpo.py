@@ -22,7 +22,10 @@ def train_dpo(recipe: Recipe, resume: bool = False, show_progress: bool = True) 
     if recipe.adapter_init is None or not (recipe.adapter_init / "adapter_config.json").exists():
         raise ConfigError(f"{recipe.name}: adapter_init must name a trained SFT adapter")
     set_seed(recipe.seed)
-    rows = read_records(recipe.train_file, recipe.max_records, ("prompt", "chosen", "rejected"))
+    keys = ("prompt", "chosen", "rejected")
+    rows = read_records(recipe.train_file, recipe.max_records, keys)
+    for extra in recipe.mix_files:
+        rows += read_records(extra, recipe.mix_records, keys)
     tokenizer = load_tokenizer(recipe.base_model)
     four_bit = recipe.method == "qlora"
     base = load_base(recipe.base_model, four_bit=four_bit, quant=recipe.quant)

@@ -158,10 +158,25 @@ def train_sft(recipe: Recipe, resume: bool = False, show_progress: bool = True) 
         completion_only_loss=True,
         packing=False,
     )
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=Dataset.from_list(rows),
-        processing_class=tokenizer,
+    common = {
+        "model": model,
+        "args": args,
+        "train_dataset": Dataset.from_list(rows),
+        "processing_class": tokenizer,
+    }
+    if recipe.safety_lambda == 0:
+        return run_and_save(SFTTrainer(**common), tokenizer, recipe, rows, resume)
+    from cds.model.safety_loss import SafetyPenalisedSFTTrainer, unsafe_examples
+
+    if recipe.safety_file is None or not recipe.safety_file.exists():
+        raise SourceDataError(f"{recipe.name}: safety_lambda > 0 needs an existing safety_file")
+    unsafe = unsafe_examples(
+        recipe.safety_file, tokenizer, recipe.max_length, recipe.safety_records
     )
-    return run_and_save(trainer, tokenizer, recipe, rows, resume)
+    trainer = SafetyPenalisedSFTTrainer(**common, unsafe=unsafe, safety_lambda=recipe.safety_lambda)
+    meta = run_and_save(trainer, tokenizer, recipe, rows, resume)
+    meta["metrics"]["safety_unlikelihood_mean"] = sum(trainer.safety_terms) / max(
+        1, len(trainer.safety_terms)
+    )
+    (recipe.output_dir / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+    return meta

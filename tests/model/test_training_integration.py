@@ -109,3 +109,16 @@ def test_qlora_train_save_reload_generate(base_dir, tiny_ddxplus, tmp_path):
     dpo_meta = train_dpo(dpo, show_progress=False)
     assert dpo_meta["metrics"]["global_step"] == 1
     assert (tmp_path / "dpo" / "adapter_model.safetensors").exists()
+
+    # the optional safety-penalised loss: L = L_task + lambda * unlikelihood(unsafe answers)
+    safety = recipe.model_copy(
+        update={
+            "output_dir": tmp_path / "safety",
+            "max_steps": 1,
+            "safety_lambda": 0.5,
+            "safety_file": tmp_path / "sft" / "dpo_safety_train.jsonl",
+            "safety_records": 2,
+        }
+    )
+    safety_meta = train_sft(safety, show_progress=False)
+    assert safety_meta["metrics"]["safety_unlikelihood_mean"] > 0
