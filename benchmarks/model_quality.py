@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=30)
     parser.add_argument("--notes", type=Path, default=Path("data/deid/notes.jsonl"))
     parser.add_argument("--adapter", type=Path, action="append", default=[])
+    parser.add_argument("--no-base", action="store_true", help="Skip the base model.")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/model_quality.json"))
     args = parser.parse_args()
     adapters = args.adapter or [Path("artifacts/adapter/sft")]
@@ -37,7 +38,7 @@ def main() -> None:
         for line in Path("data/sft/sft_test.jsonl").read_text().splitlines()
     }
     results = {}
-    for adapter in [None, *adapters]:
+    for adapter in ([] if args.no_base else [None]) + adapters:
         name = "base" if adapter is None else str(adapter)
         generator = DifferentialGenerator(Path("artifacts/base"), codes, adapter)
         top1 = top5 = valid = 0
