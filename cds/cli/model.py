@@ -98,16 +98,29 @@ def generate(
         Path("data/external/ddxplus"), help="Where the condition list comes from."
     ),
     max_chars: int = typer.Option(20_000, help="Longer notes are refused."),
+    params: Path = typer.Option(
+        Path("params.yaml"),
+        help="`dataset:`/`kb:` sections: passages in the prompt as in training.",
+    ),
 ) -> None:
-    """Generate a schema-valid differential for one note and print it as JSON."""
+    """Generate a schema-valid differential for one note and print it as JSON.
+
+    The prompt is built as in training: the numbered note and, when the KB index exists, the
+    top retrieved passages. The note is not de-identified here (that is `cds suggest`)."""
     from cds.model.generate import DifferentialGenerator, condition_codes
     from cds.schemas import Note
     from cds.text_input import read_note_text
 
     text = read_note_text(note_file, sys.stdin.buffer, max_chars)
     note = Note.from_text("cli-note", "cli", text)
+    passages = []
+    if params.exists():
+        from cds.model.dataset import DatasetConfig, load_retriever, passages_for
+
+        dataset_cfg = load_section(params, "dataset", DatasetConfig)
+        passages = passages_for(load_retriever(dataset_cfg), note, dataset_cfg.passages)
     generator = DifferentialGenerator(
         base_model, condition_codes(ddxplus_dir), None if no_adapter else adapter
     )
-    result = generator.generate(note)
+    result = generator.generate(note, passages)
     typer.echo(json.dumps(result.differential.model_dump(mode="json"), indent=2))

@@ -40,7 +40,7 @@ from cds.model.prompt import (
     messages,
     render_output,
 )
-from cds.schemas import CorpusRecord
+from cds.schemas import CorpusRecord, Note
 
 
 class DatasetConfig(BaseModel):
@@ -130,13 +130,14 @@ def corrupt(items: list[dict], record: CorpusRecord, rng: random.Random) -> list
     return out
 
 
-def _passages_for(retriever, record: CorpusRecord, k: int) -> Sequence[tuple[str, str]]:
+def passages_for(retriever, note: Note, k: int) -> Sequence[tuple[str, str]]:
     if retriever is None or k == 0:
         return ()
-    return [(p.passage_id, p.text) for p in retriever.retrieve(record.note, k=k)]
+    return [(p.passage_id, p.text) for p in retriever.retrieve(note, k=k)]
 
 
-def _load_retriever(cfg: DatasetConfig):
+def load_retriever(cfg: DatasetConfig):
+    """The KB retriever the prompts use, or None (no kb section, no index, or 0 passages)."""
     if cfg.kb_params is None or cfg.passages == 0 or not cfg.kb_params.exists():
         return None
     from cds.config import load_section
@@ -154,7 +155,7 @@ def build_dataset(cfg: DatasetConfig, show_progress: bool = True) -> DatasetStat
         raise SourceDataError(f"{cfg.in_file}: file not found (run `cds deid run` first)")
     records = read_corpus(cfg.in_file)
     evidences = condition_evidences(cfg.ddxplus_dir)
-    retriever = _load_retriever(cfg)
+    retriever = load_retriever(cfg)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     sft_counts: dict[str, int] = {}
     dpo_counts: dict[str, int] = {}
@@ -171,7 +172,7 @@ def build_dataset(cfg: DatasetConfig, show_progress: bool = True) -> DatasetStat
             if not items:
                 continue
             n_items.append(len(items))
-            prompt = messages(record.note, _passages_for(retriever, record, cfg.passages))
+            prompt = messages(record.note, passages_for(retriever, record.note, cfg.passages))
             answer = render_output(items)
             meta = {"note_id": record.note.id, "patient_id": record.note.patient_id}
             sft_lines.append(
