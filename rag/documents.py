@@ -125,6 +125,10 @@ class VersionArchive:
         index[(doc_id, version)] = passages
         return True
 
+    def passages(self, doc_id: str, version: str) -> dict[str, str] | None:
+        """All passages of one version, in order, or None when the version is unknown."""
+        return self._load().get((doc_id, version))
+
     def passage(self, doc_id: str, version: str, passage_id: str) -> str | None:
         return self._load().get((doc_id, version), {}).get(passage_id)
 

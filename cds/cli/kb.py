@@ -94,15 +94,11 @@ def show(
     known = kb.archive.versions(doc_id)
     if version not in known:
         raise KbError(f"{doc_id}: no version {version} (known: {', '.join(known) or 'none'})")
-    ids = [ref] if "#" in ref else [f"{doc_id}#{n}" for n in range(1, 10000)]
-    passages = {}
-    for pid in ids:
-        text = kb.archive.passage(doc_id, version, pid)
-        if text is None:
-            if "#" in ref:
-                raise KbError(f"{ref}: no such passage at version {version}")
-            break
-        passages[pid] = text
+    passages = kb.archive.passages(doc_id, version) or {}
+    if "#" in ref:
+        if ref not in passages:
+            raise KbError(f"{ref}: no such passage at version {version}")
+        passages = {ref: passages[ref]}
     if as_json:
         out = entry.model_dump() | {"shown_version": version, "passages": passages}
         typer.echo(json.dumps(out))
