@@ -27,6 +27,11 @@ def read_note_text(source: str, stdin: BinaryIO, max_chars: int | None) -> str:
         except OSError as e:
             raise InputError(f"{source}: cannot read ({type(e).__name__})") from None
         where = source
+    return decode_note(data, where, max_chars)
+
+
+def decode_note(data: bytes, where: str, max_chars: int | None) -> str:
+    """The UTF-8 text of `data`, or InputError naming `where` (never quoting the text)."""
     if b"\x00" in data:
         raise InputError(f"{where}: binary input (NUL bytes), expected UTF-8 text")
     try:

@@ -21,3 +21,14 @@ def tiny_ddxplus(tmp_path: Path) -> Path:
     lines = (DDXPLUS / "release_test_patients_subset.csv").read_text(encoding="utf-8").splitlines()
     (src / "release_test_patients_subset.csv").write_text("\n".join(lines[:41]) + "\n")
     return src
+
+
+@pytest.fixture(scope="session")
+def base_model_dir(tmp_path_factory) -> Path:
+    """The packaged GGUF model converted once per session (real weights, ~10 s)."""
+    from cds.model.base import BaseModelConfig, prepare_base
+
+    out = tmp_path_factory.mktemp("base") / "base"
+    record = prepare_base(BaseModelConfig(out_dir=out))
+    assert record["source"]["kind"] == "gguf" and len(record["source"]["sha256"]) == 64
+    return out

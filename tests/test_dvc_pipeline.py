@@ -38,7 +38,15 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
             ROOT / package, work / package, ignore=shutil.ignore_patterns("__pycache__")
         )
     shutil.copytree(tiny_ddxplus, work / "data" / "external" / "ddxplus")
-    for name in ("medsafetybench", "hh-rlhf-harmless-test", "counsel-chat"):
+    for name in (
+        "medsafetybench",
+        "hh-rlhf-harmless-test",
+        "counsel-chat",
+        "bipia",
+        "reddit-cssrs",
+        "pubmedqa-pqal",
+        "physionet-deid",
+    ):
         shutil.copytree(ROOT / "data" / "external" / name, work / "data" / "external" / name)
     medquad = work / "data" / "external" / "medquad" / "medquad_qa_collections_1-9.jsonl.gz"
     medquad.parent.mkdir(parents=True)
@@ -53,6 +61,9 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["corpus"]["max_patients"] = 20
     params["dataset"]["max_records"] = 4
+    params["guardrails"]["benign_per_source"] = 20
+    params["calibrate"].update(fit_split="train", max_notes=6)
+    params["redteam"].update(benign_notes=2, benign_cases=2, benign_questions=2, limit=4)
     (work / "params.yaml").write_text(yaml.safe_dump(params))
     _run(["git", "init", "-q"], work)
     _run([sys.executable, "-m", "dvc", "init", "-q"], work)
@@ -69,6 +80,12 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     assert (work / "data" / "sft" / "sft_train.jsonl").read_text().count("\n") == 4
     assert (work / "artifacts" / "adapter" / "sft" / "adapter_model.safetensors").exists()
     assert (work / "artifacts" / "adapter" / "dpo" / "adapter_model.safetensors").exists()
+    assert (work / "artifacts" / "guardrails" / "classifiers.json").exists()
+    calibration = json.loads((work / "reports" / "calibration" / "calibration.json").read_text())
+    assert calibration["test"]["calibrated"]["items"] >= 0
+    assert (work / "reports" / "calibration" / "reliability.png").stat().st_size > 1000
+    redteam = json.loads((work / "reports" / "redteam" / "redteam.json").read_text())
+    assert 0 <= redteam["refusal_rate"] <= 1 and redteam["injection_success_rate"] is not None
     manifest = json.loads((work / "data" / "kb" / "manifest.json").read_text())
     assert manifest["indexed_documents"] > 49  # 49 condition sheets + MedQuAD pages
 

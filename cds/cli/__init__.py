@@ -2,7 +2,7 @@
 
 import typer
 
-from cds.cli import deid, kb, model
+from cds.cli import deid, kb, model, suggest
 from cds.cli.corpus import corpus
 from cds.cli.lineage import lineage
 
@@ -21,6 +21,10 @@ app.add_typer(kb.app, name="kb")
 app.add_typer(model.model_app, name="model")
 app.add_typer(model.train_app, name="train")
 app.command("generate")(model.generate)
+app.add_typer(suggest.guardrails_app, name="guardrails")
+app.command("suggest")(suggest.suggest)
+app.command("calibrate")(suggest.calibrate)
+app.command("redteam")(suggest.redteam)
 
 
 def main() -> None:

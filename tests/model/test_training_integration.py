@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from cds.corpus import CorpusConfig, build_corpus, read_corpus
-from cds.model.base import BaseModelConfig, prepare_base
 from cds.model.dataset import DatasetConfig, build_dataset
 from cds.model.generate import DifferentialGenerator, GenerationError, condition_codes
 from cds.model.recipe import Recipe
@@ -19,10 +18,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def base_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("base") / "base"
-    record = prepare_base(BaseModelConfig(out_dir=out))
-    assert record["source"]["kind"] == "gguf" and len(record["source"]["sha256"]) == 64
+def base_dir(base_model_dir) -> Path:
+    out = base_model_dir
     assert (out / "model.safetensors").exists() and (out / "chat_template.jinja").exists()
     return out
 

@@ -1,0 +1,95 @@
+"""`cds calibrate` (dvc stage `calibrate`): generate on the validation split through the same
+screening and prompt as `cds suggest`, fit the calibrator, and report ECE, Brier and a
+reliability diagram on validation and test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from cds.guardrails.calibration import Method, fit_calibrator, reliability, reliability_png
+
+
+class CalibrateConfig(BaseModel):
+    """`calibrate:` section of params.yaml."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    notes_file: Path = Path("data/deid/notes.jsonl")
+    fit_split: str = "validation"
+    eval_split: str = "test"
+    max_notes: int = Field(40, ge=5, description="per split; CPU generation is ~7 s a note")
+    method: Method = "platt"
+    review_below: float = Field(
+        0.5, ge=0, le=1, description="calibrated top-1 under this -> review"
+    )
+    out_file: Path = Path("artifacts/calibration.json")
+    report_dir: Path = Path("reports/calibration")
+
+
+def item_outcomes(
+    suggester, records: list[dict], show_progress: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(model probability, correct) for every item the model wrote on `records`."""
+    from rich.progress import track
+
+    probs, labels = [], []
+    for r in track(records, description="generating", disable=not show_progress, transient=True):
+        s = suggester.screen(
+            r["note"]["text"], note_id=r["note"]["id"], patient_id=r["note"]["patient_id"]
+        )
+        if s.stop is not None or s.note is None:
+            continue
+        try:
+            generated = suggester.generator.generate(
+                s.note, [(p.passage_id, p.text) for p in s.passages]
+            )
+        except Exception:  # noqa: BLE001 - a failed generation has no items to calibrate
+            continue
+        for item in generated.differential.items:
+            probs.append(item.probability)
+            labels.append(item.condition == r["pathology"])
+    return np.array(probs, dtype=float), np.array(labels, dtype=bool)
+
+
+def run_calibration(cfg: CalibrateConfig, suggester, show_progress: bool = True) -> dict:
+    from cds.guardrails.sources import _jsonl
+
+    rows = _jsonl(cfg.notes_file)
+    fit_rows = [r for r in rows if r["split"] == cfg.fit_split][: cfg.max_notes]
+    eval_rows = [r for r in rows if r["split"] == cfg.eval_split][: cfg.max_notes]
+    p_fit, y_fit = item_outcomes(suggester, fit_rows, show_progress)
+    p_eval, y_eval = item_outcomes(suggester, eval_rows, show_progress)
+    adapter = str(suggester.cfg.adapter) if suggester.cfg.adapter else None
+    calibrator = fit_calibrator(p_fit, y_fit, cfg.method, cfg.review_below, adapter)
+    cal_fit = np.array([calibrator.apply(p) for p in p_fit])
+    cal_eval = np.array([calibrator.apply(p) for p in p_eval])
+    report = {
+        "method": cfg.method,
+        "review_below": cfg.review_below,
+        "notes": {cfg.fit_split: len(fit_rows), cfg.eval_split: len(eval_rows)},
+        "calibrator": calibrator.model_dump(),
+        cfg.fit_split: {
+            "raw": reliability(p_fit, y_fit),
+            "calibrated": reliability(cal_fit, y_fit),
+        },
+        cfg.eval_split: {
+            "raw": reliability(p_eval, y_eval),
+            "calibrated": reliability(cal_eval, y_eval),
+        },
+    }
+    cfg.out_file.parent.mkdir(parents=True, exist_ok=True)
+    cfg.out_file.write_text(calibrator.model_dump_json(indent=2) + "\n")
+    cfg.report_dir.mkdir(parents=True, exist_ok=True)
+    (cfg.report_dir / "calibration.json").write_text(json.dumps(report, indent=2) + "\n")
+    reliability_png(
+        {
+            f"{cfg.eval_split} raw": report[cfg.eval_split]["raw"],
+            f"{cfg.eval_split} calibrated": report[cfg.eval_split]["calibrated"],
+        },
+        cfg.report_dir / "reliability.png",
+    )
+    return report

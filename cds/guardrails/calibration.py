@@ -1,0 +1,156 @@
+"""Calibrated confidence for the model's item probabilities.
+
+An item is correct when its condition is the note's gold pathology. `fit_calibrator` maps the
+model's probability to the observed frequency on the validation split, by Platt scaling on the
+logit (two parameters: safe on a few hundred items) or isotonic regression (more flexible, needs
+more data). The calibrated top-1 probability is the suggestion's confidence; below
+`review_below` the case goes to a clinician.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from cds.errors import CdsError
+
+Method = Literal["platt", "isotonic"]
+EPS = 1e-4
+MIN_ITEMS = 5
+
+
+class CalibrationError(CdsError):
+    exit_code = 2
+
+
+class Calibrator(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    method: Method
+    a: float = 1.0  # platt: sigmoid(a * logit(p) + b)
+    b: float = 0.0
+    x: list[float] = Field(default_factory=list)  # isotonic: knots
+    y: list[float] = Field(default_factory=list)
+    review_below: float = Field(ge=0.0, le=1.0)
+    fitted_on: int = Field(ge=0, description="items")
+    adapter: str | None = None
+
+    def apply(self, p: float) -> float:
+        p = min(max(p, EPS), 1 - EPS)
+        if self.method == "platt":
+            z = self.a * math.log(p / (1 - p)) + self.b
+            return 1 / (1 + math.exp(-z))
+        return float(np.interp(p, self.x, self.y))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, EPS, 1 - EPS)
+    return np.log(p / (1 - p))
+
+
+def fit_calibrator(
+    probs: np.ndarray, labels: np.ndarray, method: Method, review_below: float, adapter: str | None
+) -> Calibrator:
+    if len(probs) < MIN_ITEMS:
+        raise CalibrationError(
+            f"cannot calibrate on {len(probs)} items: need at least {MIN_ITEMS} "
+            "(generate on more validation notes: calibrate.max_notes)"
+        )
+    if method == "isotonic":
+        from sklearn.isotonic import IsotonicRegression
+
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(probs, labels)
+        return Calibrator(
+            method=method,
+            x=[float(v) for v in iso.X_thresholds_],
+            y=[float(v) for v in iso.y_thresholds_],
+            review_below=review_below,
+            fitted_on=len(probs),
+            adapter=adapter,
+        )
+    from scipy.optimize import minimize
+
+    z, y = _logit(probs), labels.astype(float)
+
+    def loss(params: np.ndarray) -> float:
+        q = 1 / (1 + np.exp(-(params[0] * z + params[1])))
+        q = np.clip(q, EPS, 1 - EPS)
+        return float(-(y * np.log(q) + (1 - y) * np.log(1 - q)).mean())
+
+    # Bounded: with no correct item at all the fit drives every probability towards 0 (so every
+    # case goes to review) instead of diverging.
+    res = minimize(loss, np.array([1.0, 0.0]), method="L-BFGS-B", bounds=[(0.05, 20), (-20, 20)])
+    return Calibrator(
+        method=method,
+        a=float(res.x[0]),
+        b=float(res.x[1]),
+        review_below=review_below,
+        fitted_on=len(probs),
+        adapter=adapter,
+    )
+
+
+def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> dict:
+    """ECE (equal-width bins, weighted by count), Brier score and the diagram's bins."""
+    edges = np.linspace(0, 1, bins + 1)
+    rows, ece = [], 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        inside = (probs >= lo) & ((probs < hi) if hi < 1 else (probs <= hi))
+        if not inside.any():
+            continue
+        conf, acc = float(probs[inside].mean()), float(labels[inside].mean())
+        ece += inside.sum() / len(probs) * abs(conf - acc)
+        rows.append(
+            {
+                "low": round(lo, 2),
+                "high": round(hi, 2),
+                "count": int(inside.sum()),
+                "confidence": round(conf, 4),
+                "accuracy": round(acc, 4),
+            }
+        )
+    brier = float(((probs - labels) ** 2).mean()) if len(probs) else float("nan")
+    return {
+        "items": int(len(probs)),
+        "ece": round(float(ece), 4),
+        "brier": round(brier, 4),
+        "bins": rows,
+    }
+
+
+def reliability_png(curves: dict[str, dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.5, 4.5), dpi=120)
+    ax.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfect")
+    for label, rel in curves.items():
+        xs = [b["confidence"] for b in rel["bins"]]
+        ys = [b["accuracy"] for b in rel["bins"]]
+        ax.plot(xs, ys, marker="o", label=f"{label} (ECE {rel['ece']:.3f})")
+    ax.set_xlabel("predicted probability")
+    ax.set_ylabel("observed frequency")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend(loc="upper left", fontsize=7)
+    ax.set_title("Reliability of item probabilities")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def load_calibrator(path: Path) -> Calibrator:
+    if not path.exists():
+        raise CalibrationError(f"{path}: not found (run `cds calibrate` or `dvc repro calibrate`)")
+    try:
+        return Calibrator.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, OSError) as e:
+        raise CalibrationError(f"{path}: not a calibration file ({type(e).__name__})") from None

@@ -1,0 +1,414 @@
+"""`suggest(note) -> Suggestion`: the one place where the steps are composed.
+
+validate input -> PHI scrub -> crisis, scope, harmful-request and injection rails -> retrieve ->
+passage-injection rail -> generate (schema-constrained) -> schema, citation, medication and
+safety rails -> calibrate -> disclaimer rail -> route.
+
+Routes: `crisis` (first-person risk disclosure: fixed message, alert, no model call), `blocked`
+(a rail blocked the input or the output: fixed message, no model text), `review` (any rail
+escalated or failed, generation failed, or calibrated confidence is low) and `auto`. Every step
+emits one event to the `EventSink` (the audit log, issue 7); payloads carry hashes, counts, ids
+and de-identified text, never the raw note.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cds.config import load_section
+from cds.guardrails.base import RailRun, run_rail
+from cds.guardrails.calibration import CalibrationError, Calibrator, load_calibrator
+from cds.guardrails.classifiers import GuardrailModels, load_models
+from cds.guardrails.input_rails import (
+    ClassifierRail,
+    CrisisRail,
+    NoteInjectionRail,
+    PassageInjectionRail,
+    PhiScrubRail,
+)
+from cds.guardrails.output_rails import (
+    CitationRail,
+    DisclaimerRail,
+    MedicationRail,
+    OutputSafetyRail,
+    OutputSubject,
+    SchemaRail,
+)
+from cds.schemas import DISCLAIMER, Differential, GuardrailDecision, Note, Suggestion, Verdict
+from cds.text_input import InputError, decode_note
+
+CRISIS_MESSAGE = (
+    "This text may describe a risk of suicide or self-harm. It has been escalated to a clinician "
+    "now. If you are in immediate danger, call your local emergency number (in the US, call or "
+    "text 988, the Suicide & Crisis Lifeline)."
+)
+BLOCKED_MESSAGE = (
+    "This request is outside what this tool does: it suggests a differential diagnosis from a "
+    "clinical note for a clinician to review. Nothing was generated."
+)
+
+
+class SuggestConfig(BaseModel):
+    """`suggest:` section of params.yaml (the `kb:` section of the same file is read too)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base_model: Path = Path("artifacts/base")
+    adapter: Path | None = Path("artifacts/adapter/dpo")
+    ddxplus_dir: Path = Path("data/external/ddxplus")
+    guardrails_dir: Path = Path("artifacts/guardrails")
+    calibration: Path = Path("artifacts/calibration.json")
+    passages: int = Field(2, ge=0, le=10, description="KB passages in the prompt, as in training")
+    max_chars: int = Field(20_000, ge=100)
+    rail_timeout_s: float = Field(10.0, gt=0)
+    deid_mode: str = "surrogate"
+
+
+class EventSink(Protocol):
+    def emit(self, type: str, subject_id: str, payload: dict[str, Any]) -> None: ...
+
+
+class NullSink:
+    def emit(self, type: str, subject_id: str, payload: dict[str, Any]) -> None:
+        return None
+
+
+@dataclass
+class ListSink:
+    """Keeps events in memory (tests, the red-team suite)."""
+
+    events: list[tuple[str, str, dict]] = field(default_factory=list)
+
+    def emit(self, type: str, subject_id: str, payload: dict[str, Any]) -> None:
+        self.events.append((type, subject_id, payload))
+
+
+def sha256(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode() if isinstance(text, str) else text).hexdigest()
+
+
+@dataclass
+class Screening:
+    """The input half of `suggest`: what the model would read, or why it will not run."""
+
+    note_id: str
+    note: Note | None  # de-identified, with withheld lines
+    passages: list
+    decisions: list[GuardrailDecision]
+    stop: str | None  # "crisis" | "blocked" | "review" when the model must not run
+    urgent: bool
+
+    @property
+    def escalated(self) -> bool:
+        return any(
+            d.verdict in (Verdict.ESCALATE, Verdict.BLOCK) or d.error for d in self.decisions
+        )
+
+
+class Suggester:
+    def __init__(
+        self,
+        cfg: SuggestConfig,
+        kb,  # rag.kb.KnowledgeBase
+        models: GuardrailModels,
+        sink: EventSink | None = None,
+        generator=None,
+    ):
+        self.cfg = cfg
+        self.kb = kb
+        self.models = models
+        self.sink = sink or NullSink()
+        self._generator = generator
+
+    # ------------------------------------------------------------------ components
+
+    @cached_property
+    def embedder(self):
+        from cds.guardrails.embedding import shared_embedder
+
+        return shared_embedder(self.kb.cfg.embedding_model)
+
+    @cached_property
+    def conditions(self) -> dict[str, str]:
+        from cds.model.generate import condition_codes
+
+        return condition_codes(self.cfg.ddxplus_dir)
+
+    @cached_property
+    def phi_rail(self) -> PhiScrubRail:
+        from governance.deid.anonymize import Anonymizer
+        from governance.deid.engine import PhiDetector
+        from governance.deid.keys import load_key
+
+        return PhiScrubRail(PhiDetector(with_ner=False), Anonymizer(load_key(), self.cfg.deid_mode))
+
+    @cached_property
+    def text_rails(self) -> list:
+        m, e = self.models, self.embedder
+        return [
+            CrisisRail(m.get("crisis"), e),
+            ClassifierRail("scope", m.get("scope"), e, "not a clinical note or case"),
+            ClassifierRail("harmful_request", m.get("safety"), e, "harmful medical request"),
+            NoteInjectionRail(m.get("injection"), e),
+        ]
+
+    @cached_property
+    def passage_rail(self) -> PassageInjectionRail:
+        return PassageInjectionRail(self.models.get("injection"), self.embedder)
+
+    @cached_property
+    def output_rails(self) -> list:
+        return [
+            SchemaRail(self.conditions),
+            CitationRail(self.kb),
+            MedicationRail(),
+            OutputSafetyRail(self.models.get("safety"), self.embedder),
+        ]
+
+    @property
+    def generator(self):
+        if self._generator is None:
+            from cds.model.generate import DifferentialGenerator
+
+            self._generator = DifferentialGenerator(
+                self.cfg.base_model, self.conditions, self.cfg.adapter
+            )
+        return self._generator
+
+    @cached_property
+    def calibrator(self) -> Calibrator | None:
+        try:
+            return load_calibrator(self.cfg.calibration)
+        except CalibrationError:
+            return None
+
+    # ------------------------------------------------------------------ steps
+
+    def _run(self, rail, subject, note_id: str) -> RailRun:
+        run = run_rail(rail, subject, self.cfg.rail_timeout_s)
+        self.sink.emit("guardrail_decision", note_id, run.decision.model_dump(mode="json"))
+        return run
+
+    def accept_bytes(self, data: bytes, where: str = "input") -> tuple[str, str]:
+        """Decode and check raw input; a rejection is an audit event and an InputError."""
+        note_id = f"note-{sha256(data)[:16]}"
+        try:
+            text = decode_note(data, where, self.cfg.max_chars)
+        except InputError as e:
+            self.sink.emit(
+                "input_rejected",
+                note_id,
+                {
+                    "raw_sha256": sha256(data),
+                    "bytes": len(data),
+                    "reason": str(e).split(": ", 1)[-1],
+                },
+            )
+            raise
+        return note_id, text
+
+    def screen(
+        self, text: str, note_id: str | None = None, patient_id: str = "cli", retriever=None
+    ) -> Screening:
+        """Input rails and retrieval. `retriever` replaces the KB's (the red-team suite uses it
+        to plant injections in passages)."""
+        note_id = note_id or f"note-{sha256(text)[:16]}"
+        decisions: list[GuardrailDecision] = []
+        self.phi_rail.patient_id = patient_id
+        phi = self._run(self.phi_rail, text, note_id)
+        decisions.append(phi.decision)
+        if phi.failed or phi.outcome is None:
+            return Screening(note_id, None, [], decisions, "review", False)
+        clean = phi.outcome.replacement
+        self.sink.emit(
+            "input_received",
+            note_id,
+            {
+                "raw_sha256": sha256(text),
+                "deid_sha256": sha256(clean),
+                "chars": len(text),
+                "lines": clean.count("\n") + 1,
+                "deid_text": clean,
+            },
+        )
+        model_text, urgent = clean, False
+        for rail in self.text_rails:
+            run = self._run(rail, clean, note_id)
+            decisions.append(run.decision)
+            outcome = run.outcome
+            if outcome is not None and outcome.flag == "crisis":
+                self.sink.emit(
+                    "crisis_alert", note_id, {"rail": rail.name, "score": run.decision.score}
+                )
+                return Screening(note_id, None, [], decisions, "crisis", True)
+            if outcome is not None and outcome.flag == "urgent":
+                urgent = True
+            if run.decision.verdict is Verdict.BLOCK:
+                return Screening(note_id, None, [], decisions, "blocked", urgent)
+            if rail.name == "note_injection" and outcome is not None and outcome.replacement:
+                model_text = outcome.replacement
+        note = Note.from_text(note_id, patient_id, model_text)
+        passages = []
+        if self.cfg.passages:
+            passages = (retriever or self.kb).retrieve(note, k=self.cfg.passages)
+            self.sink.emit(
+                "retrieval",
+                note_id,
+                {
+                    "passages": [
+                        {
+                            "passage_id": p.passage_id,
+                            "version": p.version,
+                            "score": round(p.score, 6),
+                        }
+                        for p in passages
+                    ]
+                },
+            )
+            run = self._run(self.passage_rail, passages, note_id)
+            decisions.append(run.decision)
+            passages = run.outcome.replacement if run.outcome is not None else []
+        return Screening(note_id, note, list(passages), decisions, None, urgent)
+
+    def suggest(
+        self, text: str, note_id: str | None = None, patient_id: str = "cli", retriever=None
+    ) -> Suggestion:
+        started = time.perf_counter()
+        s = self.screen(text, note_id, patient_id, retriever)
+        if s.stop is not None or s.note is None:
+            return self._finish(s, None, (), started)
+        decisions = s.decisions
+        try:
+            generated = self.generator.generate(
+                s.note, [(p.passage_id, p.text) for p in s.passages]
+            )
+        except Exception as e:  # noqa: BLE001 - a failed generation fails closed to review
+            decisions.append(
+                GuardrailDecision(
+                    rail="generation",
+                    stage="output",
+                    verdict=Verdict.ESCALATE,
+                    reason="generation failed; failing closed to clinician review",
+                    latency_ms=(time.perf_counter() - started) * 1000,
+                    error=type(e).__name__,
+                )
+            )
+            self.sink.emit("guardrail_decision", s.note_id, decisions[-1].model_dump(mode="json"))
+            return self._finish(s, None, (), started)
+        self.sink.emit(
+            "model_output",
+            s.note_id,
+            {
+                "differential": json.loads(generated.raw_json),
+                "new_tokens": generated.new_tokens,
+                "seconds": round(generated.seconds, 3),
+                "adapter": str(self.cfg.adapter),
+            },
+        )
+        differential: Differential | None = generated.differential
+        for rail in self.output_rails:
+            run = self._run(rail, OutputSubject(differential, s.note, tuple(s.passages)), s.note_id)
+            decisions.append(run.decision)
+            if run.failed or run.decision.verdict is Verdict.BLOCK:
+                differential = None
+                break
+            if run.outcome is not None and run.outcome.replacement is not None:
+                differential = run.outcome.replacement
+        calibrated: tuple[float, ...] = ()
+        if differential is not None:
+            calibrated, decision = self._calibrate(differential)
+            decisions.append(decision)
+            self.sink.emit("guardrail_decision", s.note_id, decision.model_dump(mode="json"))
+        return self._finish(s, differential, calibrated, started)
+
+    def _calibrate(self, differential: Differential) -> tuple[tuple[float, ...], GuardrailDecision]:
+        start = time.perf_counter()
+        if self.calibrator is None:
+            return (), GuardrailDecision(
+                rail="confidence",
+                stage="output",
+                verdict=Verdict.ESCALATE,
+                reason="no calibration file: confidence unknown, clinician review",
+                latency_ms=(time.perf_counter() - start) * 1000,
+            )
+        calibrated = tuple(
+            round(self.calibrator.apply(i.probability), 4) for i in differential.items
+        )
+        top = calibrated[0]
+        low = top < self.calibrator.review_below
+        return calibrated, GuardrailDecision(
+            rail="confidence",
+            stage="output",
+            verdict=Verdict.ESCALATE if low else Verdict.ALLOW,
+            reason=(
+                f"calibrated top-1 {top:.2f} {'<' if low else '>='} review threshold "
+                f"{self.calibrator.review_below:.2f}"
+            ),
+            score=top,
+            latency_ms=(time.perf_counter() - start) * 1000,
+        )
+
+    def _finish(self, s: Screening, differential, calibrated, started: float) -> Suggestion:
+        decisions = list(s.decisions)
+        if s.stop in ("crisis", "blocked"):
+            route = s.stop
+        elif differential is None:
+            # An output rail blocked, or the model could not run: nothing model-made goes out.
+            blocked = any(d.verdict is Verdict.BLOCK and d.stage == "output" for d in decisions)
+            route = "blocked" if blocked else "review"
+        elif any(d.verdict in (Verdict.ESCALATE, Verdict.BLOCK) or d.error for d in decisions):
+            route = "review"
+        else:
+            route = "auto"
+        suggestion = Suggestion(
+            note_id=s.note_id,
+            note_line_count=s.note.line_count if s.note else 1,
+            differential=differential if route not in ("crisis", "blocked") else None,
+            decisions=tuple(decisions),
+            disclaimer=DISCLAIMER,
+            route=route,
+            message=CRISIS_MESSAGE
+            if route == "crisis"
+            else BLOCKED_MESSAGE
+            if route == "blocked"
+            else None,
+            priority="crisis" if route == "crisis" else "urgent" if s.urgent else "routine",
+            confidence=tuple(calibrated) if route not in ("crisis", "blocked") else (),
+        )
+        disclaimer = run_rail(DisclaimerRail(), suggestion, self.cfg.rail_timeout_s)
+        if disclaimer.decision.verdict is not Verdict.ALLOW:
+            suggestion = suggestion.model_copy(update={"route": "review", "differential": None})
+        suggestion = suggestion.model_copy(
+            update={"decisions": suggestion.decisions + (disclaimer.decision,)}
+        )
+        self.sink.emit("guardrail_decision", s.note_id, disclaimer.decision.model_dump(mode="json"))
+        self.sink.emit(
+            "route",
+            s.note_id,
+            {
+                "route": suggestion.route,
+                "priority": suggestion.priority,
+                "suggestion_sha256": sha256(suggestion.model_dump_json()),
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+        return suggestion
+
+
+def load_suggester(params: Path, sink: EventSink | None = None, **overrides) -> Suggester:
+    from rag.build import KbConfig
+    from rag.kb import KnowledgeBase
+
+    cfg = load_section(params, "suggest", SuggestConfig)
+    if overrides:
+        cfg = cfg.model_copy(update=overrides)
+    kb = KnowledgeBase(load_section(params, "kb", KbConfig))
+    return Suggester(cfg, kb, load_models(cfg.guardrails_dir), sink)
