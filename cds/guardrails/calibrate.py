@@ -21,7 +21,7 @@ class CalibrateConfig(BaseModel):
     notes_file: Path = Path("data/deid/notes.jsonl")
     fit_split: str = "validation"
     eval_split: str = "test"
-    max_notes: int = Field(40, ge=5, description="per split; CPU generation is ~7 s a note")
+    max_notes: int = Field(25, ge=5, description="per split; CPU generation is ~7 s a note")
     method: Method = "platt"
     review_below: float = Field(
         0.5, ge=0, le=1, description="calibrated top-1 under this -> review"
