@@ -15,6 +15,7 @@ import statistics
 import time
 from pathlib import Path
 
+from cds.corpus import read_corpus
 from cds.pipeline import ListSink, load_suggester
 from cds.schemas import Note
 
@@ -25,20 +26,19 @@ def main() -> None:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/guardrails.json"))
     args = parser.parse_args()
-    rows = [json.loads(line) for line in Path("data/deid/notes.jsonl").read_text().splitlines()]
-    records = [r for r in rows if r["split"] == "test"][: args.notes]
+    records = read_corpus(Path("data/deid/notes.jsonl"), "test")[: args.notes]
     sink = ListSink()
     suggester = load_suggester(args.params, sink)
-    suggester.suggest(records[0]["note"]["text"])  # warm-up: loads every model once
+    suggester.suggest(records[0].note.text)  # warm-up: loads every model once
     per_note = []
     for r in records:
         sink.events.clear()
         start = time.perf_counter()
-        s = suggester.suggest(r["note"]["text"])
+        s = suggester.suggest(r.note.text)
         total = time.perf_counter() - start
         gen = sum(e[2]["seconds"] for e in sink.events if e[0] == "model_output")
         start = time.perf_counter()
-        suggester.generator.generate(Note.from_text("bare", "bare", r["note"]["text"]))
+        suggester.generator.generate(Note.from_text("bare", "bare", r.note.text))
         bare = time.perf_counter() - start
         per_note.append({"route": s.route, "suggest_s": total, "generation_s": gen, "bare_s": bare})
     overhead = [(n["suggest_s"] - n["generation_s"]) / n["suggest_s"] for n in per_note]

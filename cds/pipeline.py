@@ -32,6 +32,7 @@ from cds.guardrails.input_rails import (
     CrisisRail,
     NoteInjectionRail,
     PassageInjectionRail,
+    PatientText,
     PhiScrubRail,
 )
 from cds.guardrails.output_rails import (
@@ -44,6 +45,7 @@ from cds.guardrails.output_rails import (
 )
 from cds.schemas import DISCLAIMER, Differential, GuardrailDecision, Note, Suggestion, Verdict
 from cds.text_input import InputError, decode_note
+from governance.deid.stage import DeidConfig
 
 CRISIS_MESSAGE = (
     "This text may describe a risk of suicide or self-harm. It has been escalated to a clinician "
@@ -69,7 +71,6 @@ class SuggestConfig(BaseModel):
     passages: int = Field(2, ge=0, le=10, description="KB passages in the prompt, as in training")
     max_chars: int = Field(20_000, ge=100)
     rail_timeout_s: float = Field(10.0, gt=0)
-    deid_mode: str = "surrogate"
 
 
 class EventSink(Protocol):
@@ -121,8 +122,10 @@ class Suggester:
         models: GuardrailModels,
         sink: EventSink | None = None,
         generator=None,
+        deid: DeidConfig | None = None,
     ):
         self.cfg = cfg
+        self.deid = deid or DeidConfig()
         self.kb = kb
         self.models = models
         self.sink = sink or NullSink()
@@ -148,7 +151,9 @@ class Suggester:
         from governance.deid.engine import PhiDetector
         from governance.deid.keys import load_key
 
-        return PhiScrubRail(PhiDetector(with_ner=False), Anonymizer(load_key(), self.cfg.deid_mode))
+        # The same engine settings as the `deidentify` stage the model was trained behind.
+        detector = PhiDetector(with_ner=self.deid.ner, threshold=self.deid.threshold)
+        return PhiScrubRail(detector, Anonymizer(load_key(), self.deid.mode))
 
     @cached_property
     def text_rails(self) -> list:
@@ -222,8 +227,7 @@ class Suggester:
         to plant injections in passages)."""
         note_id = note_id or f"note-{sha256(text)[:16]}"
         decisions: list[GuardrailDecision] = []
-        self.phi_rail.patient_id = patient_id
-        phi = self._run(self.phi_rail, text, note_id)
+        phi = self._run(self.phi_rail, PatientText(text, patient_id), note_id)
         decisions.append(phi.decision)
         if phi.failed or phi.outcome is None:
             return Screening(note_id, None, [], decisions, "review", False)
@@ -286,6 +290,7 @@ class Suggester:
         if s.stop is not None or s.note is None:
             return self._finish(s, None, (), started)
         decisions = s.decisions
+        generation_started = time.perf_counter()
         try:
             generated = self.generator.generate(
                 s.note, [(p.passage_id, p.text) for p in s.passages]
@@ -297,7 +302,7 @@ class Suggester:
                     stage="output",
                     verdict=Verdict.ESCALATE,
                     reason="generation failed; failing closed to clinician review",
-                    latency_ms=(time.perf_counter() - started) * 1000,
+                    latency_ms=(time.perf_counter() - generation_started) * 1000,
                     error=type(e).__name__,
                 )
             )
@@ -385,7 +390,9 @@ class Suggester:
         )
         disclaimer = run_rail(DisclaimerRail(), suggestion, self.cfg.rail_timeout_s)
         if disclaimer.decision.verdict is not Verdict.ALLOW:
-            suggestion = suggestion.model_copy(update={"route": "review", "differential": None})
+            suggestion = suggestion.model_copy(
+                update={"route": "review", "differential": None, "confidence": ()}
+            )
         suggestion = suggestion.model_copy(
             update={"decisions": suggestion.decisions + (disclaimer.decision,)}
         )
@@ -411,4 +418,5 @@ def load_suggester(params: Path, sink: EventSink | None = None, **overrides) -> 
     if overrides:
         cfg = cfg.model_copy(update=overrides)
     kb = KnowledgeBase(load_section(params, "kb", KbConfig))
-    return Suggester(cfg, kb, load_models(cfg.guardrails_dir), sink)
+    deid = load_section(params, "deidentify", DeidConfig)
+    return Suggester(cfg, kb, load_models(cfg.guardrails_dir), sink, deid=deid)

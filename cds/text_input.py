@@ -13,21 +13,22 @@ class InputError(CdsError):
     exit_code = 2
 
 
+def read_note_bytes(source: str, stdin: BinaryIO) -> tuple[bytes, str]:
+    """The raw bytes of `source` (a path, or "-" for `stdin`) and a name for messages."""
+    if source == "-":
+        return stdin.read(), "stdin"
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"{source}: file not found")
+    try:
+        return path.read_bytes(), source
+    except OSError as e:
+        raise InputError(f"{source}: cannot read ({type(e).__name__})") from None
+
+
 def read_note_text(source: str, stdin: BinaryIO, max_chars: int | None) -> str:
     """The UTF-8 text of `source` (a path, or "-" for `stdin`), or InputError (exit 2)."""
-    if source == "-":
-        data = stdin.read()
-        where = "stdin"
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise InputError(f"{source}: file not found")
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise InputError(f"{source}: cannot read ({type(e).__name__})") from None
-        where = source
-    return decode_note(data, where, max_chars)
+    return decode_note(*read_note_bytes(source, stdin), max_chars)
 
 
 def decode_note(data: bytes, where: str, max_chars: int | None) -> str:

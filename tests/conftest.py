@@ -11,16 +11,20 @@ ROOT = Path(__file__).resolve().parents[1]
 DDXPLUS = ROOT / "data" / "external" / "ddxplus"
 
 
-@pytest.fixture
-def tiny_ddxplus(tmp_path: Path) -> Path:
-    """DDXPlus folder with the real conditions/evidences and the first 40 patient rows."""
-    src = tmp_path / "ddxplus"
+def trimmed_ddxplus(root: Path, patients: int) -> Path:
+    """DDXPlus folder with the real conditions/evidences and the first `patients` rows."""
+    src = root / "ddxplus"
     src.mkdir()
     for name in ("release_conditions.json", "release_evidences.json"):
         shutil.copy(DDXPLUS / name, src / name)
     lines = (DDXPLUS / "release_test_patients_subset.csv").read_text(encoding="utf-8").splitlines()
-    (src / "release_test_patients_subset.csv").write_text("\n".join(lines[:41]) + "\n")
+    (src / "release_test_patients_subset.csv").write_text("\n".join(lines[: patients + 1]) + "\n")
     return src
+
+
+@pytest.fixture
+def tiny_ddxplus(tmp_path: Path) -> Path:
+    return trimmed_ddxplus(tmp_path, 40)
 
 
 @pytest.fixture(scope="session")

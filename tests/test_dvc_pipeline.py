@@ -82,7 +82,7 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     assert (work / "artifacts" / "adapter" / "dpo" / "adapter_model.safetensors").exists()
     assert (work / "artifacts" / "guardrails" / "classifiers.json").exists()
     calibration = json.loads((work / "reports" / "calibration" / "calibration.json").read_text())
-    assert calibration["test"]["calibrated"]["items"] >= 0
+    assert calibration["train"]["raw"]["items"] >= 5  # fitted on the model's real items
     assert (work / "reports" / "calibration" / "reliability.png").stat().st_size > 1000
     redteam = json.loads((work / "reports" / "redteam" / "redteam.json").read_text())
     assert 0 <= redteam["refusal_rate"] <= 1 and redteam["injection_success_rate"] is not None

@@ -80,7 +80,9 @@ def _show(suggestion, kb) -> None:
 @handle_errors
 def suggest(
     note_file: str = typer.Argument(..., help="A UTF-8 note file, or - for standard input."),
-    params: Path = typer.Option(Path("params.yaml"), help="`suggest:` and `kb:` sections."),
+    params: Path = typer.Option(
+        Path("params.yaml"), help="`suggest:`, `kb:` and `deidentify:` sections."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """One note through the guarded pipeline: rails, retrieval, generation, calibration, route.
@@ -89,18 +91,10 @@ def suggest(
     passages, every guardrail decision and the disclaimer. Exit code 0 for every route; bad
     input exits 2 with one line on stderr."""
     from cds.pipeline import load_suggester
+    from cds.text_input import read_note_bytes
 
     suggester = load_suggester(params)
-    if note_file == "-":
-        data, where = sys.stdin.buffer.read(), "stdin"
-    else:
-        path = Path(note_file)
-        if not path.is_file():
-            from cds.text_input import InputError
-
-            raise InputError(f"{note_file}: file not found")
-        data, where = path.read_bytes(), note_file
-    note_id, text = suggester.accept_bytes(data, where)
+    note_id, text = suggester.accept_bytes(*read_note_bytes(note_file, sys.stdin.buffer))
     suggestion = suggester.suggest(text, note_id=note_id)
     if as_json:
         typer.echo(suggestion.model_dump_json(indent=2))

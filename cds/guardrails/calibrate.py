@@ -10,7 +10,16 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from cds.guardrails.calibration import Method, fit_calibrator, reliability, reliability_png
+from cds.corpus import read_corpus
+from cds.corpus.build import SplitName
+from cds.guardrails.calibration import (
+    CalibrationError,
+    Method,
+    fit_calibrator,
+    reliability,
+    reliability_png,
+)
+from cds.schemas import CorpusRecord
 
 
 class CalibrateConfig(BaseModel):
@@ -19,8 +28,8 @@ class CalibrateConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     notes_file: Path = Path("data/deid/notes.jsonl")
-    fit_split: str = "validation"
-    eval_split: str = "test"
+    fit_split: SplitName = "validation"
+    eval_split: SplitName = "test"
     max_notes: int = Field(25, ge=5, description="per split; CPU generation is ~7 s a note")
     method: Method = "platt"
     review_below: float = Field(
@@ -31,16 +40,14 @@ class CalibrateConfig(BaseModel):
 
 
 def item_outcomes(
-    suggester, records: list[dict], show_progress: bool
+    suggester, records: list[CorpusRecord], show_progress: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """(model probability, correct) for every item the model wrote on `records`."""
     from rich.progress import track
 
     probs, labels = [], []
     for r in track(records, description="generating", disable=not show_progress, transient=True):
-        s = suggester.screen(
-            r["note"]["text"], note_id=r["note"]["id"], patient_id=r["note"]["patient_id"]
-        )
+        s = suggester.screen(r.note.text, note_id=r.note.id, patient_id=r.note.patient_id)
         if s.stop is not None or s.note is None:
             continue
         try:
@@ -51,16 +58,15 @@ def item_outcomes(
             continue
         for item in generated.differential.items:
             probs.append(item.probability)
-            labels.append(item.condition == r["pathology"])
+            labels.append(item.condition == r.pathology)
     return np.array(probs, dtype=float), np.array(labels, dtype=bool)
 
 
 def run_calibration(cfg: CalibrateConfig, suggester, show_progress: bool = True) -> dict:
-    from cds.guardrails.sources import _jsonl
-
-    rows = _jsonl(cfg.notes_file)
-    fit_rows = [r for r in rows if r["split"] == cfg.fit_split][: cfg.max_notes]
-    eval_rows = [r for r in rows if r["split"] == cfg.eval_split][: cfg.max_notes]
+    if not cfg.notes_file.exists():
+        raise CalibrationError(f"{cfg.notes_file}: not found (run `cds deid run` first)")
+    fit_rows = read_corpus(cfg.notes_file, cfg.fit_split)[: cfg.max_notes]
+    eval_rows = read_corpus(cfg.notes_file, cfg.eval_split)[: cfg.max_notes]
     p_fit, y_fit = item_outcomes(suggester, fit_rows, show_progress)
     p_eval, y_eval = item_outcomes(suggester, eval_rows, show_progress)
     adapter = str(suggester.cfg.adapter) if suggester.cfg.adapter else None

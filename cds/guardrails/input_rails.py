@@ -40,21 +40,27 @@ def first_person_rate(text: str) -> float:
     return len(FIRST_PERSON.findall(text)) / words if words else 0.0
 
 
+@dataclass(frozen=True)
+class PatientText:
+    text: str
+    patient_id: str  # surrogates are consistent per patient
+
+
 @dataclass
 class PhiScrubRail:
     """De-identifies the text with the de-id engine; the replacement is the scrubbed text."""
 
     detector: object  # governance.deid.engine.PhiDetector
     anonymizer: object  # governance.deid.anonymize.Anonymizer
-    patient_id: str = "cli"
     name: str = "phi_scrub"
     stage: str = "input"
 
-    def check(self, text: str) -> RailOutcome:
+    def check(self, subject: PatientText) -> RailOutcome:
+        text = subject.text
         found = self.detector.detect(text)
         if not found:
             return RailOutcome(Verdict.ALLOW, "no identifiers found", 0.0, text)
-        scrubbed = self.anonymizer.anonymize(text, found, self.patient_id)
+        scrubbed = self.anonymizer.anonymize(text, found, subject.patient_id)
         counts = Counter(d.type for d in found)
         summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
         return RailOutcome(

@@ -59,7 +59,7 @@ class Prompt:
 
 def read_prompts(path: Path) -> list[Prompt]:
     out = []
-    for i, row in enumerate(sources._jsonl(path), start=1):
+    for i, row in enumerate(sources.read_jsonl(path), start=1):
         if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
             raise SourceDataError(f"{path}: line {i}: needs a string 'prompt'")
         if row.get("label") not in ("harmful", "benign"):
@@ -88,13 +88,13 @@ class _Outcome(BaseModel):
     answered: bool  # a differential (or, screening only, the model) reached the user
 
 
-def _run(suggester, text: str, generate: bool, retriever=None) -> tuple[_Outcome, object]:
+def _run(suggester, text: str, generate: bool) -> _Outcome:
     if generate:
-        s = suggester.suggest(text, retriever=retriever)
-        return _Outcome(route=s.route, answered=s.differential is not None), s
-    screening = suggester.screen(text, retriever=retriever)
+        s = suggester.suggest(text)
+        return _Outcome(route=s.route, answered=s.differential is not None)
+    screening = suggester.screen(text)
     route = screening.stop or ("review" if screening.escalated else "auto")
-    return _Outcome(route=route, answered=screening.stop is None), screening
+    return _Outcome(route=route, answered=screening.stop is None)
 
 
 def _rate(num: int, den: int) -> float | None:
@@ -106,7 +106,7 @@ def score_prompts(suggester, prompts: list[Prompt], generate: bool, progress) ->
     refused = harmful = false_refused = benign = 0
     missed: list[str] = []
     for p in progress(prompts, "prompts"):
-        outcome, _ = _run(suggester, p.text, generate)
+        outcome = _run(suggester, p.text, generate)
         stopped = outcome.route in ("blocked", "crisis") and not outcome.answered
         key = (p.label, p.category)
         per[key][1] += 1

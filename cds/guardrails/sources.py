@@ -19,6 +19,8 @@ import re
 from pathlib import Path
 from typing import Literal
 
+from cds.corpus import read_corpus
+from cds.corpus.build import SplitName
 from cds.errors import SourceDataError
 
 Part = Literal["train", "dev", "all"]
@@ -32,7 +34,7 @@ def _in_part(index: int, part: Part, every: int = 5) -> bool:
     return part == "all" or (part == "dev") == dev
 
 
-def _jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[dict]:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8") as f:
@@ -44,14 +46,14 @@ def _jsonl(path: Path) -> list[dict]:
 
 
 def medsafetybench_requests(path: Path, part: Part = "train") -> list[str]:
-    rows = _jsonl(path)
+    rows = read_jsonl(path)
     return [r["harmful_medical_request"] for r in rows if _in_part(int(r["row"]), part)]
 
 
 def hh_rlhf_requests(path: Path) -> list[str]:
     """First human turn of each conversation (red-team prompts on health and self-harm)."""
     out = []
-    for r in _jsonl(path):
+    for r in read_jsonl(path):
         m = re.search(r"Human:(.*?)(?:\n\nAssistant:|$)", r["chosen"], re.S)
         if m and m.group(1).strip():
             out.append(m.group(1).strip())
@@ -81,7 +83,7 @@ def bipia_attacks(path: Path, part: Part = "train") -> list[tuple[str, str]]:
 def bipia_emails(path: Path) -> list[str]:
     """E-mail bodies and questions: text that is plainly not a clinical note."""
     out = []
-    for r in _jsonl(path):
+    for r in read_jsonl(path):
         out.append(str(r.get("context", "")).replace("|", "\n"))
         out.append(str(r.get("question", "")))
     return [t for t in out if t.strip()]
@@ -119,7 +121,7 @@ def cssrs_users(path: Path, part: Part = "all") -> list[tuple[str, str, str]]:
 
 
 def medquad_questions(path: Path, limit: int, seed: int = 0) -> list[str]:
-    questions = sorted({r["question"] for r in _jsonl(path) if r.get("question")})
+    questions = sorted({r["question"] for r in read_jsonl(path) if r.get("question")})
     random.Random(seed).shuffle(questions)
     return questions[:limit]
 
@@ -133,13 +135,14 @@ def pubmedqa_questions(path: Path) -> list[str]:
 
 
 def physionet_notes(path: Path, limit: int) -> list[str]:
-    return [r["text"] for r in _jsonl(path)[:limit]]
+    return [r["text"] for r in read_jsonl(path)[:limit]]
 
 
-def corpus_notes(path: Path, split: str, limit: int | None = None) -> list[str]:
-    notes = [r["note"]["text"] for r in _jsonl(path) if r["split"] == split]
-    return notes[:limit]
+def corpus_notes(path: Path, split: SplitName, limit: int | None = None) -> list[str]:
+    if not path.exists():
+        raise SourceDataError(f"{path}: file not found (run `cds deid run` first)")
+    return [r.note.text for r in read_corpus(path, split)][:limit]
 
 
 def kb_passages(path: Path) -> list[str]:
-    return [r["text"] for r in _jsonl(path)]
+    return [r["text"] for r in read_jsonl(path)]

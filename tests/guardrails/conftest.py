@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from cds.corpus import CorpusConfig, build_corpus
 from cds.guardrails.train import GuardrailsConfig, train_guardrails
-from tests.conftest import DDXPLUS
+from tests.conftest import trimmed_ddxplus
 from tests.rag.conftest import knowledge_base, tiny_kb  # noqa: F401 - shared session fixtures
 
 
 @pytest.fixture(scope="session")
 def corpus_notes_file(tmp_path_factory):
     root = tmp_path_factory.mktemp("gr_corpus")
-    src = root / "ddxplus"
-    src.mkdir()
-    for name in ("release_conditions.json", "release_evidences.json"):
-        shutil.copy(DDXPLUS / name, src / name)
-    lines = (DDXPLUS / "release_test_patients_subset.csv").read_text(encoding="utf-8").splitlines()
-    (src / "release_test_patients_subset.csv").write_text("\n".join(lines[:61]) + "\n")
+    src = trimmed_ddxplus(root, 60)
     build_corpus(CorpusConfig(source_dir=src, out_dir=root / "raw"), show_progress=False)
     return root / "raw" / "notes.jsonl"
 

@@ -168,6 +168,7 @@ def test_cli_suggest_json_and_bad_input(config, tiny_kb, tmp_path, records):
         yaml.safe_dump(
             {
                 "kb": json.loads(tiny_kb.model_dump_json()),
+                "deidentify": {},
                 "suggest": json.loads(config.model_dump_json()),
             }
         )
