@@ -1,8 +1,8 @@
 """`suggest(note) -> Suggestion`: the one place where the steps are composed.
 
 validate input -> PHI scrub -> crisis, scope, harmful-request and injection rails -> retrieve ->
-passage-injection rail -> generate (schema-constrained) -> schema, citation, medication and
-safety rails -> calibrate -> disclaimer rail -> route.
+passage integrity and injection rails -> generate (schema-constrained) -> schema, citation,
+medication and safety rails -> calibrate -> disclaimer rail -> route.
 
 Routes: `crisis` (first-person risk disclosure: fixed message, alert, no model call), `blocked`
 (a rail blocked the input or the output: fixed message, no model text), `review` (any rail
@@ -32,6 +32,7 @@ from cds.guardrails.input_rails import (
     CrisisRail,
     NoteInjectionRail,
     PassageInjectionRail,
+    PassageIntegrityRail,
     PatientText,
     PhiScrubRail,
 )
@@ -166,8 +167,11 @@ class Suggester:
         ]
 
     @cached_property
-    def passage_rail(self) -> PassageInjectionRail:
-        return PassageInjectionRail(self.models.get("injection"), self.embedder)
+    def passage_rails(self) -> list:
+        return [
+            PassageIntegrityRail(self.kb),
+            PassageInjectionRail(self.models.get("injection"), self.embedder),
+        ]
 
     @cached_property
     def output_rails(self) -> list:
@@ -277,9 +281,10 @@ class Suggester:
                     ]
                 },
             )
-            run = self._run(self.passage_rail, passages, note_id)
-            decisions.append(run.decision)
-            passages = run.outcome.replacement if run.outcome is not None else []
+            for rail in self.passage_rails:
+                run = self._run(rail, passages, note_id)
+                decisions.append(run.decision)
+                passages = run.outcome.replacement if run.outcome is not None else []
         return Screening(note_id, note, list(passages), decisions, None, urgent)
 
     def suggest(

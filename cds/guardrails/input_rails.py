@@ -167,6 +167,37 @@ class NoteInjectionRail:
 
 
 @dataclass
+class PassageIntegrityRail:
+    """A retrieved passage must read exactly as the vetted KB holds it at its version (the
+    version archive of the `kb` stage). Text that differs (a tampered index, a poisoned store)
+    is dropped from the prompt and the case goes to review."""
+
+    kb: object  # rag.kb.KnowledgeBase
+    name: str = "passage_integrity"
+    stage: str = "input"
+
+    def check(self, passages: list) -> RailOutcome:
+        bad = [
+            p.passage_id
+            for p in passages
+            if self.kb.archive.passage(p.doc_id, p.version, p.passage_id) != p.text
+        ]
+        if not bad:
+            return RailOutcome(
+                Verdict.ALLOW,
+                f"{len(passages)} passages match their vetted versions",
+                0.0,
+                passages,
+            )
+        return RailOutcome(
+            Verdict.ESCALATE,
+            f"passage(s) {', '.join(bad)} differ from the vetted text: dropped from the prompt",
+            1.0,
+            [p for p in passages if p.passage_id not in bad],
+        )
+
+
+@dataclass
 class PassageInjectionRail:
     """Retrieved passages that carry instructions are dropped from the prompt and the case goes
     to review: a vetted KB that holds an injection is itself an incident."""

@@ -67,7 +67,7 @@ class GuardrailsConfig(BaseModel):
     seed: int = 1234
     benign_per_source: int = Field(300, ge=10, description="notes/questions sampled per source")
     max_false_positive_rate: float = Field(0.01, gt=0, lt=1, description="safety and scope")
-    injection_false_positive_rate: float = Field(0.002, gt=0, lt=1, description="per segment")
+    injection_false_positive_rate: float = Field(0.005, gt=0, lt=1, description="per sentence")
     crisis_recall: float = Field(0.95, gt=0, le=1)
 
 

@@ -16,7 +16,7 @@ from cds.guardrails.output_rails import (
     MedicationRail,
     OutputSubject,
 )
-from cds.guardrails.redteam import plant, read_prompts
+from cds.guardrails.redteam import plant, planted_line, read_prompts
 from cds.guardrails.sources import bipia_attacks
 from cds.schemas import DISCLAIMER, DiagnosisItem, Differential, Note, Suggestion, Verdict
 from tests.conftest import ROOT
@@ -155,7 +155,8 @@ def test_a_model_that_is_never_right_calibrates_to_review():
 def test_plant_puts_the_attack_where_asked():
     note = "a\nb\nc\nd"
     assert plant(note, "X", "start").split("\n")[0] == "X"
-    assert plant(note, "X", "middle").split("\n")[2] == "X"
+    assert plant(note, "X", "middle").split("\n")[planted_line(note, "middle")] == "X"
+    assert planted_line(note, "middle") == 2
     assert plant(note, "X", "end").split("\n")[-1] == "X"
     assert plant("one two three four", "X", "middle") == "one two X three four"
 
