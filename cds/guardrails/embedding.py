@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 SEGMENT_WORDS = 60
+CACHED_VECTORS = 8192  # about 12 MB of 384-d float32 vectors
 MAX_SEGMENTS = 32  # a text's first 32 segments (about 2,000 words) describe it well enough
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 
@@ -68,23 +71,27 @@ class TextEmbedder:
         transformers.utils.logging.set_verbosity_error()
         self.model_dir = resolve_embedding_path(model_dir)
         self.model = SentenceTransformer(str(self.model_dir), device="cpu")
-        self._memo: dict[str, np.ndarray] = {}
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # a timed-out rail may still be encoding
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """One normalised vector per text (texts are read as single segments)."""
+        """One normalised vector per text (texts are read as single segments). Vectors are
+        cached per text: KB passages and note boilerplate recur from one note to the next."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return self.model.encode(
-            texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
-        ).astype(np.float32)
-
-    def pooled_one(self, text: str) -> np.ndarray:
-        """`pooled` for one text, memoised: several rails read the same note."""
-        if text not in self._memo:
-            if len(self._memo) > 64:
-                self._memo.clear()
-            self._memo[text] = self.pooled([text])
-        return self._memo[text]
+        with self._lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+        todo = [t for t in dict.fromkeys(texts) if t not in known]
+        if todo:
+            vectors = self.model.encode(
+                todo, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+            ).astype(np.float32)
+            known.update(zip(todo, vectors, strict=True))
+            with self._lock:
+                self._vectors.update(zip(todo, vectors, strict=True))
+                while len(self._vectors) > CACHED_VECTORS:
+                    self._vectors.popitem(last=False)
+        return np.stack([known[t] for t in texts])
 
     def pooled(self, texts: list[str]) -> np.ndarray:
         """One [mean | max] vector (2 x dim) per text, over its segments."""

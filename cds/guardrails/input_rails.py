@@ -81,7 +81,7 @@ class CrisisRail:
     stage: str = "input"
 
     def check(self, text: str) -> RailOutcome:
-        score = float(self.classifier.scores(self.embedder.pooled_one(text))[0])
+        score = float(self.classifier.scores(self.embedder.pooled([text]))[0])
         rate = first_person_rate(text)
         if score >= self.classifier.threshold and rate >= self.min_first_person_rate:
             return RailOutcome(
@@ -114,7 +114,7 @@ class ClassifierRail:
     stage: str = "input"
 
     def check(self, text: str) -> RailOutcome:
-        score = float(self.classifier.scores(self.embedder.pooled_one(text))[0])
+        score = float(self.classifier.scores(self.embedder.pooled([text]))[0])
         if score >= self.classifier.threshold:
             return RailOutcome(Verdict.BLOCK, f"{self.block_reason} (score {score:.2f})", score)
         return RailOutcome(Verdict.ALLOW, f"below threshold (score {score:.2f})", score)

@@ -143,7 +143,7 @@ class OutputSafetyRail:
 
     def check(self, subject: OutputSubject) -> RailOutcome:
         text = "\n".join(f"{i.condition}: {i.rationale}" for i in subject.differential.items)
-        score = float(self.classifier.scores(self.embedder.pooled_one(text))[0])
+        score = float(self.classifier.scores(self.embedder.pooled([text]))[0])
         if score >= self.classifier.threshold:
             return RailOutcome(Verdict.BLOCK, f"model text scored unsafe ({score:.2f})", score)
         return RailOutcome(
