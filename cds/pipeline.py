@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,6 +24,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from audit.canonical import canonical_json
 from cds.config import load_section
 from cds.guardrails.base import RailRun, run_rail
 from cds.guardrails.calibration import CalibrationError, Calibrator, load_calibrator
@@ -208,7 +210,9 @@ class Suggester:
 
     def accept_bytes(self, data: bytes, where: str = "input") -> tuple[str, str]:
         """Decode and check raw input; a rejection is an audit event and an InputError."""
-        note_id = f"note-{sha256(data)[:16]}"
+        # The content hash groups resubmissions; the random suffix makes each submission its own
+        # audit subject (and review case).
+        note_id = f"note-{sha256(data)[:12]}-{secrets.token_hex(4)}"
         try:
             text = decode_note(data, where, self.cfg.max_chars)
         except InputError as e:
@@ -402,13 +406,16 @@ class Suggester:
             update={"decisions": suggestion.decisions + (disclaimer.decision,)}
         )
         self.sink.emit("guardrail_decision", s.note_id, disclaimer.decision.model_dump(mode="json"))
+        shown = suggestion.model_dump(mode="json")
         self.sink.emit(
             "route",
             s.note_id,
             {
                 "route": suggestion.route,
                 "priority": suggestion.priority,
-                "suggestion_sha256": sha256(suggestion.model_dump_json()),
+                # What a reviewer sees and signs: the e-signature binds this hash.
+                "suggestion": shown,
+                "suggestion_sha256": sha256(canonical_json(shown)),
                 "seconds": round(time.perf_counter() - started, 3),
             },
         )

@@ -8,3 +8,7 @@ class CdsSettings(BaseSettings):
 
     debug: bool = False
     """Show Python tracebacks (without local variables) for unexpected errors."""
+
+    database_url: str | None = None
+    """`CDS_DATABASE_URL`: the audit database (overrides `audit.database_url` in params.yaml),
+    e.g. postgresql://user:password@host/db."""

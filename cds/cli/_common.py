@@ -10,6 +10,7 @@ from typing import ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
+from audit.errors import AuditError
 from cds.errors import CdsError
 from cds.settings import CdsSettings
 
@@ -29,7 +30,7 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except CdsError as e:
+        except (CdsError, AuditError) as e:
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(e.exit_code) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
@@ -43,3 +44,16 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def read_password(prompt: str, from_stdin: bool, confirm: bool = False) -> str:
+    """A password from the terminal (not echoed), or one line of standard input for scripts
+    (`--password-stdin`). Never from an argument: it would sit in the shell history."""
+    import sys
+
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise typer.BadParameter("--password-stdin: no line left on standard input")
+        return line.rstrip("\r\n")
+    return typer.prompt(prompt, hide_input=True, confirmation_prompt=confirm)

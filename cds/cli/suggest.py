@@ -81,25 +81,32 @@ def _show(suggestion, kb) -> None:
 def suggest(
     note_file: str = typer.Argument(..., help="A UTF-8 note file, or - for standard input."),
     params: Path = typer.Option(
-        Path("params.yaml"), help="`suggest:`, `kb:` and `deidentify:` sections."
+        Path("params.yaml"), help="`suggest:`, `kb:`, `deidentify:` and `audit:` sections."
     ),
     as_json: bool = JSON,
 ) -> None:
     """One note through the guarded pipeline: rails, retrieval, generation, calibration, route.
 
     Shows per item the probability (model and calibrated), rationale, cited note lines and KB
-    passages, every guardrail decision and the disclaimer. Exit code 0 for every route; bad
-    input exits 2 with one line on stderr."""
+    passages, every guardrail decision and the disclaimer. Every step is an event in the audit
+    log (`audit:` section or CDS_DATABASE_URL); a note routed review, crisis or blocked becomes
+    a case in `cds review list`. Exit code 0 for every route; bad input exits 2 with one line on
+    stderr (and an `input_rejected` event)."""
+    from cds.audit_log import open_audit
     from cds.pipeline import load_suggester
     from cds.text_input import read_note_bytes
 
-    suggester = load_suggester(params)
-    note_id, text = suggester.accept_bytes(*read_note_bytes(note_file, sys.stdin.buffer))
-    suggestion = suggester.suggest(text, note_id=note_id)
+    with open_audit(params, "pipeline") as log:
+        suggester = load_suggester(params, sink=log)
+        note_id, text = suggester.accept_bytes(*read_note_bytes(note_file, sys.stdin.buffer))
+        suggestion = suggester.suggest(text, note_id=note_id)
     if as_json:
         typer.echo(suggestion.model_dump_json(indent=2))
-    else:
-        _show(suggestion, suggester.kb)
+        return
+    _show(suggestion, suggester.kb)
+    if suggestion.route != "auto":
+        console.print(f"case {suggestion.note_id} is in the review queue: cds review show "
+                      f"{suggestion.note_id}")
 
 
 @handle_errors
