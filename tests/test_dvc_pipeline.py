@@ -33,7 +33,7 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     work.mkdir()
     for name in ("dvc.yaml", ".dvcignore"):
         shutil.copy(ROOT / name, work / name)
-    for package in ("cds", "governance", "rag"):
+    for package in ("cds", "governance", "rag", "audit"):
         shutil.copytree(
             ROOT / package, work / package, ignore=shutil.ignore_patterns("__pycache__")
         )

@@ -188,6 +188,10 @@ def test_cli_suggest_json_and_bad_input(config, tiny_kb, tmp_path, records):
                 "kb": json.loads(tiny_kb.model_dump_json()),
                 "deidentify": {},
                 "suggest": json.loads(config.model_dump_json()),
+                "audit": {
+                    "database_url": f"sqlite:///{tmp_path / 'audit.db'}",
+                    "signing_key": str(tmp_path / "audit.pem"),
+                },
             }
         )
     )
@@ -204,3 +208,10 @@ def test_cli_suggest_json_and_bad_input(config, tiny_kb, tmp_path, records):
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "UTF-8" in out.stderr
+    # both runs are in the audit log, sealed and intact; the routed note is a review case
+    cmd = [sys.executable, "-m", "cds.cli", "audit", "verify", "--params", str(params), "--json"]
+    report = json.loads(subprocess.run(cmd, capture_output=True, text=True).stdout)
+    assert report["ok"] and report["sealed_events"] == report["events"] > 10
+    cmd[3:5] = ["review", "list"]
+    cases = json.loads(subprocess.run(cmd, capture_output=True, text=True).stdout)
+    assert [c["case_id"] for c in cases] == [s["note_id"]]
