@@ -81,3 +81,13 @@ def test_checkpoints_are_periodic_signed_and_extend_each_other(log):
 def test_a_checkpoint_signed_by_another_key_is_not_trusted(log):
     fill(log, 5)
     assert not verify_log(log, {"00" * 32}).ok
+
+
+def test_sqlite_commits_are_durable_when_they_return(log):
+    if log.engine.dialect.name != "sqlite":
+        with log.engine.connect() as conn:  # PostgreSQL's default: commit waits for the WAL flush
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+        return
+    with log.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
