@@ -21,6 +21,8 @@ from audit.log import AuditLog, Event, NewEvent
 from audit.users import Users
 
 QUEUED_ROUTES = ("crisis", "blocked", "review")
+VERBS = {"claimed": "claim", "reviewed": "acknowledge", "approved": "approve",
+         "overridden": "override", "rejected": "reject"}
 CLOSING = ("approved", "overridden", "rejected", "reviewed")
 _RANK = {"crisis": 0, "urgent": 1, "blocked": 2, "review": 3}
 
@@ -153,7 +155,7 @@ class ReviewQueue:
 
     def _sign(self, case_id: str, username: str, password: str, meaning: Meaning,
               reason: str | None = None, corrected: dict[str, Any] | None = None) -> Event:
-        action = f"review {meaning}"
+        action = f"review {VERBS[meaning]}"
         case = self.case(case_id)
         user = self.users.authenticate(username, password, action, case_id)
         self.users.authorise(user, "sign", action, case_id)

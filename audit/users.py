@@ -26,6 +26,7 @@ ROLES = ("clinician", "reviewer-admin", "auditor")
 PERMISSIONS: dict[str, frozenset[str]] = {
     "sign": frozenset({"clinician", "reviewer-admin"}),  # claim, approve, override, reject
     "manage_users": frozenset({"reviewer-admin"}),
+    "export": frozenset({"auditor", "reviewer-admin"}),  # the whole log leaves the database
 }
 MIN_PASSWORD = 12
 USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")

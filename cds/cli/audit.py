@@ -107,14 +107,24 @@ def proof(
 def export(
     out_dir: Path = typer.Argument(..., help="Directory for events.jsonl, checkpoints.jsonl and "
                                    "log_public_key.hex."),
+    user: str = typer.Option(..., "--user", "-u", help="An auditor or reviewer-admin."),
     params: Path = PARAMS,
+    password_stdin: bool = STDIN,
     as_json: bool = JSON,
 ) -> None:
     """Seal the log with a checkpoint and write it out for offline verification
-    (`cds audit verify --export DIR`, or the procedure in docs/audit.md)."""
+    (`cds audit verify --export DIR`, or the procedure in docs/audit.md). The export itself is
+    an event: who, when, and how many events."""
     from audit.export import export_log
+    from audit.users import Users
 
     with _open(params, "cli:audit") as log:
+        users = Users(log)
+        who = users.authenticate(user, read_password("password", password_stdin),
+                                 "audit export", "audit")
+        users.authorise(who, "export", "audit export", "audit")
+        log.append("audit_exported", "audit", {"username": who.username, "events": log.count()},
+                   actor=f"user:{who.username}")
         summary = export_log(log, out_dir)
     if as_json:
         typer.echo(json.dumps(summary))

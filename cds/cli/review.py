@@ -47,7 +47,8 @@ def list_cases(
         typer.echo(json.dumps(rows))
         return
     table = Table(title=f"{len(rows)} case(s)")
-    for col in ("case", "route", "priority", "status", "confidence", "opened (UTC)"):
+    table.add_column("case", overflow="fold", min_width=26)  # ids are copied from here
+    for col in ("route", "priority", "status", "confidence", "opened (UTC)"):
         table.add_column(col)
     for r in rows:
         conf = "-" if r["top_confidence"] is None else f"{r['top_confidence']:.2f}"

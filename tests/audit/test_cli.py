@@ -86,8 +86,15 @@ def test_review_round_trip_and_offline_verification(params, tmp_path):
     assert verified["ok"] and verified["signatures"] == 4
     proof = json.loads(cds(params, "audit", "proof", "3", "--json").stdout)
     assert proof["verified"] and proof["tree_size"] == verified["events"]
+    assert proof["event_hash"] == json.loads(cds(params, "audit", "tail", "-n", "100", "--json")
+                                             .stdout)[2]["hash"]
     export = tmp_path / "export"
-    assert cds(params, "audit", "export", str(export)).returncode == 0
+    out = cds(params, "audit", "export", str(export), "--user", "bob", "--password-stdin",
+              stdin=PW["bob"] + "\n")
+    assert out.returncode == 3 and "role clinician may not export" in out.stderr
+    out = cds(params, "audit", "export", str(export), "--user", "ada", "--password-stdin",
+              stdin=PW["ada"] + "\n")
+    assert out.returncode == 0, out.stderr
     offline = cds(params, "audit", "verify", "--export", str(export), "--json")
     assert offline.returncode == 0 and json.loads(offline.stdout)["ok"]
     lines = (export / "events.jsonl").read_text().splitlines()
