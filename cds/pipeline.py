@@ -205,7 +205,10 @@ class Suggester:
 
     def _run(self, rail, subject, note_id: str) -> RailRun:
         run = run_rail(rail, subject, self.cfg.rail_timeout_s)
-        self.sink.emit("guardrail_decision", note_id, run.decision.model_dump(mode="json"))
+        payload = run.decision.model_dump(mode="json")
+        if run.outcome is not None and run.outcome.details:
+            payload["details"] = run.outcome.details
+        self.sink.emit("guardrail_decision", note_id, payload)
         return run
 
     def accept_bytes(self, data: bytes, where: str = "input") -> tuple[str, str]:
@@ -270,6 +273,7 @@ class Suggester:
         note = Note.from_text(note_id, patient_id, model_text)
         passages = []
         if self.cfg.passages:
+            retrieval_started = time.perf_counter()
             passages = (retriever or self.kb).retrieve(note, k=self.cfg.passages)
             self.sink.emit(
                 "retrieval",
@@ -282,7 +286,8 @@ class Suggester:
                             "score": round(p.score, 6),
                         }
                         for p in passages
-                    ]
+                    ],
+                    "seconds": round(time.perf_counter() - retrieval_started, 4),
                 },
             )
             for rail in self.passage_rails:

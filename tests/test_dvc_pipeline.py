@@ -64,6 +64,7 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     params["guardrails"]["benign_per_source"] = 20
     params["calibrate"].update(fit_split="train", max_notes=6)
     params["redteam"].update(benign_notes=2, benign_cases=2, benign_questions=2, limit=4)
+    params["evaluate"].update(max_notes=2, bootstrap=100)
     (work / "params.yaml").write_text(yaml.safe_dump(params))
     _run(["git", "init", "-q"], work)
     _run([sys.executable, "-m", "dvc", "init", "-q"], work)
@@ -84,6 +85,11 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     calibration = json.loads((work / "reports" / "calibration" / "calibration.json").read_text())
     assert calibration["train"]["raw"]["items"] >= 5  # fitted on the model's real items
     assert (work / "reports" / "calibration" / "reliability.png").stat().st_size > 1000
+    metrics = json.loads((work / "reports" / "metrics.json").read_text())
+    assert 1 <= metrics["n"] <= 2 and metrics["phi_leaks"] == 0
+    assert set(metrics["baselines"]) == {"base_model", "no_retrieval", "frequency_prior"}
+    for png in ("accuracy", "subgroups", "reliability", "routes_latency"):
+        assert (work / "reports" / "eval" / f"{png}.png").stat().st_size > 1000
     redteam = json.loads((work / "reports" / "redteam" / "redteam.json").read_text())
     assert 0 <= redteam["refusal_rate"] <= 1 and redteam["injection_success_rate"] is not None
     manifest = json.loads((work / "data" / "kb" / "manifest.json").read_text())

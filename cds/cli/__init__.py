@@ -4,6 +4,7 @@ import typer
 
 from cds.cli import audit, deid, kb, model, review, suggest
 from cds.cli.corpus import corpus
+from cds.cli.eval import evaluate
 from cds.cli.lineage import lineage
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.add_typer(suggest.guardrails_app, name="guardrails")
 app.command("suggest")(suggest.suggest)
 app.command("calibrate")(suggest.calibrate)
 app.command("redteam")(suggest.redteam)
+app.command("eval")(evaluate)
 app.add_typer(review.app, name="review")
 app.add_typer(audit.app, name="audit")
 app.add_typer(audit.users_app, name="users")

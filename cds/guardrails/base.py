@@ -26,6 +26,7 @@ class RailOutcome:
     score: float | None = None
     replacement: Any = None  # the modified subject (text, passages, differential), if any
     flag: Flag | None = None
+    details: dict[str, int | float] | None = None  # counts for the audit event and `cds eval`
 
 
 class Rail(Protocol, Generic[SubjectT]):

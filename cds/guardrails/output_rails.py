@@ -84,6 +84,12 @@ class CitationRail:
         result = self.kb.verify(cited, subject.note)
         removed = sum(1 for c in result.citations if c.verdict != "supported")
         total = len(result.citations)
+        details = {
+            "citations": total,
+            "existing": sum(1 for c in result.citations if c.exists),
+            "supported": total - removed,
+            "note_citations": sum(1 for c in result.citations if c.citation.kind == "note"),
+        }
         if result.needs_review:
             flagged = sum(1 for i in result.items if i.needs_review)
             return RailOutcome(
@@ -91,6 +97,7 @@ class CitationRail:
                 f"{flagged} item(s) without supported citations ({removed}/{total} removed)",
                 None,
                 result.differential,
+                details=details,
             )
         if removed:
             return RailOutcome(
@@ -98,9 +105,11 @@ class CitationRail:
                 f"{removed}/{total} unsupported citations removed",
                 None,
                 result.differential,
+                details=details,
             )
         return RailOutcome(
-            Verdict.ALLOW, f"all {total} citations supported", None, result.differential
+            Verdict.ALLOW, f"all {total} citations supported", None, result.differential,
+            details=details,
         )
 
 

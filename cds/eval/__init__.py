@@ -1,0 +1,1 @@
+"""`cds eval`: the full pipeline on a labelled set, with baselines, subgroups and CIs."""

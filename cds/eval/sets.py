@@ -1,0 +1,117 @@
+"""Evaluation sets, each read from a path in the format of the shared data:
+
+- a corpus split (`data/raw/notes.jsonl`: notes with gold PHI, pathology and differential);
+- `--ddxplus FILE.csv`: any CSV with DDXPlus's patient columns; notes are built from it exactly
+  as the `corpus` stage builds them (fresh synthetic PHI, same seed rule);
+- `--vignettes FILE.jsonl`: free-text cases `{"case_description", "correct_diagnosis"}`. The
+  gold diagnosis is matched to the model's condition list (`match_condition`); one outside the
+  list stays a case (and a miss) and is counted separately.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cds.corpus import CorpusConfig, build_corpus, read_corpus
+from cds.errors import SourceDataError
+
+DDXPLUS_METADATA = ("release_conditions.json", "release_evidences.json")
+
+
+@dataclass(frozen=True)
+class EvalCase:
+    case_id: str
+    text: str
+    patient_id: str
+    gold: str  # the gold diagnosis as the set states it
+    pathology: str | None  # the same, in the model's condition list; None: outside it
+    differential: tuple[tuple[str, float], ...] = ()  # gold differential (DDXPlus), if any
+    sex: str | None = None
+    age: int | None = None
+    phi: tuple[str, ...] = ()  # gold PHI values in `text`
+
+
+def corpus_cases(notes_file: Path, split: str | None, limit: int | None) -> list[EvalCase]:
+    if not notes_file.exists():
+        raise SourceDataError(f"{notes_file}: not found (run `cds corpus` first)")
+    cases = []
+    for r in read_corpus(notes_file, split)[:limit]:
+        text = r.note.text
+        cases.append(EvalCase(
+            case_id=r.note.id, text=text, patient_id=r.note.patient_id, gold=r.pathology,
+            pathology=r.pathology,
+            differential=tuple((d.condition, d.probability) for d in r.differential),
+            sex=r.sex, age=r.age, phi=tuple(text[p.start:p.end] for p in r.phi),
+        ))
+    return cases
+
+
+def ddxplus_cases(csv_file: Path, ddxplus_dir: Path, limit: int | None, seed: int = 1234
+                  ) -> list[EvalCase]:
+    """Notes built from an external DDXPlus-format CSV (all its valid rows, every split)."""
+    if not csv_file.is_file():
+        raise SourceDataError(f"{csv_file}: not found")
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "source"
+        source.mkdir()
+        for name in DDXPLUS_METADATA:
+            (source / name).symlink_to((ddxplus_dir / name).resolve())
+        (source / "patients.csv").symlink_to(csv_file.resolve())
+        cfg = CorpusConfig(source_dir=source, patients_file="patients.csv",
+                           out_dir=Path(tmp) / "raw", seed=seed, max_patients=limit)
+        build_corpus(cfg, show_progress=False)
+        return corpus_cases(cfg.out_dir / "notes.jsonl", None, limit)
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.casefold()))
+
+
+def match_condition(gold: str, profiles: dict) -> str | None:
+    """The model's condition that a free-text gold diagnosis names, by this rule, first match
+    wins: (1) the text equals a condition's name or synonym (case-insensitive); (2) it contains
+    the condition's ICD-10 code; (3) every word of one of the condition's names occurs in it
+    (the longest such name wins, so "acute pulmonary edema" beats "edema"). None: outside the
+    model's list."""
+    text = gold.strip().casefold()
+    for p in profiles.values():
+        if text in {n.casefold() for n in p.names}:
+            return p.name
+    for p in profiles.values():
+        code = p.icd10.casefold()
+        if code and re.search(rf"(?<![a-z0-9]){re.escape(code)}(?![0-9])", text):
+            return p.name
+    words = _words(text)
+    best, best_len = None, 0
+    for p in profiles.values():
+        for n in p.names:
+            w = _words(n)
+            if w and w <= words and len(w) > best_len:
+                best, best_len = p.name, len(w)
+    return best
+
+
+def vignette_cases(path: Path, profiles: dict, limit: int | None) -> list[EvalCase]:
+    if not path.is_file():
+        raise SourceDataError(f"{path}: not found")
+    cases = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text, gold = str(row["case_description"]), str(row["correct_diagnosis"])
+            except (json.JSONDecodeError, KeyError, TypeError) as e:
+                raise SourceDataError(f"{path}:{n}: needs case_description and "
+                                      f"correct_diagnosis ({type(e).__name__})") from e
+            cases.append(EvalCase(case_id=str(row.get("id", f"vignette-{n}")), text=text,
+                                  patient_id=f"vignette-{n}", gold=gold,
+                                  pathology=match_condition(gold, profiles)))
+            if limit is not None and len(cases) >= limit:
+                break
+    return cases
