@@ -109,10 +109,17 @@ def show(case_id: str = CASE, params: Path = PARAMS, as_json: bool = JSON) -> No
                       + (f" - reason: {a['reason']}" if a.get("reason") else ""), markup=False)
 
 
-def _signed(event, verb: str) -> None:
+def _act(params: Path, action: str, case_id: str, user: str, password_stdin: bool,
+         **details) -> None:
+    """One signed action: open the log, sign, print the manifestation of the signature."""
+    log, queue = _queue(params)
+    with log:
+        event = getattr(queue, action)(case_id, user, read_password("password", password_stdin),
+                                       **details)
     m = event.data["manifest"]
-    console.print(f"{verb} {m['case_id']}: signed by {m['printed_name']} ({m['username']}) at "
-                  f"{m['signed_at']}, meaning \"{m['meaning_text']}\"; event seq {event.seq}")
+    console.print(f"{m['meaning']} {m['case_id']}: signed by {m['printed_name']} "
+                  f"({m['username']}) at {m['signed_at']}, meaning \"{m['meaning_text']}\"; "
+                  f"event seq {event.seq}")
 
 
 @app.command("claim")
@@ -120,10 +127,7 @@ def _signed(event, verb: str) -> None:
 def claim(case_id: str = CASE, user: str = USER, params: Path = PARAMS,
           password_stdin: bool = STDIN) -> None:
     """Take a case: only its claimant can then approve, override or reject it."""
-    log, queue = _queue(params)
-    with log:
-        event = queue.claim(case_id, user, read_password("password", password_stdin))
-    _signed(event, "claimed")
+    _act(params, "claim", case_id, user, password_stdin)
 
 
 @app.command("approve")
@@ -131,10 +135,7 @@ def claim(case_id: str = CASE, user: str = USER, params: Path = PARAMS,
 def approve(case_id: str = CASE, user: str = USER, params: Path = PARAMS,
             password_stdin: bool = STDIN) -> None:
     """Approve the differential as shown (e-signature, meaning `approved`)."""
-    log, queue = _queue(params)
-    with log:
-        event = queue.approve(case_id, user, read_password("password", password_stdin))
-    _signed(event, "approved")
+    _act(params, "approve", case_id, user, password_stdin)
 
 
 @app.command("acknowledge")
@@ -142,10 +143,7 @@ def approve(case_id: str = CASE, user: str = USER, params: Path = PARAMS,
 def acknowledge(case_id: str = CASE, user: str = USER, params: Path = PARAMS,
                 password_stdin: bool = STDIN) -> None:
     """Close a crisis or blocked case, which has no differential (meaning `reviewed`)."""
-    log, queue = _queue(params)
-    with log:
-        event = queue.acknowledge(case_id, user, read_password("password", password_stdin))
-    _signed(event, "reviewed")
+    _act(params, "acknowledge", case_id, user, password_stdin)
 
 
 def _scrubber(params: Path):
@@ -162,12 +160,7 @@ def reject(case_id: str = CASE, user: str = USER,
            reason: str = typer.Option(..., help="Why (identifiers are redacted before logging)."),
            params: Path = PARAMS, password_stdin: bool = STDIN) -> None:
     """Reject the differential: it must not be used (meaning `rejected`)."""
-    scrub = _scrubber(params)
-    log, queue = _queue(params)
-    with log:
-        event = queue.reject(case_id, user, read_password("password", password_stdin),
-                             scrub(reason))
-    _signed(event, "rejected")
+    _act(params, "reject", case_id, user, password_stdin, reason=_scrubber(params)(reason))
 
 
 @app.command("override")
@@ -182,15 +175,15 @@ def override(
 ) -> None:
     """Replace the differential with yours, validated by the schema (meaning `overridden`).
     Overrides become DPO pairs with `cds review export-pairs`."""
+    from audit.review import ReviewQueue
+    from cds.audit_log import open_audit
     from cds.review import read_corrected
 
     scrub = _scrubber(params)
-    log, queue = _queue(params)
-    with log:
-        corrected = read_corrected(differential, queue.case(case_id), scrub)
-        event = queue.override(case_id, user, read_password("password", password_stdin),
-                               scrub(reason), corrected)
-    _signed(event, "overridden")
+    with open_audit(params, "cli:review") as log:
+        corrected = read_corrected(differential, ReviewQueue(log).case(case_id), scrub)
+    _act(params, "override", case_id, user, password_stdin, reason=scrub(reason),
+         corrected=corrected)
 
 
 @app.command("history")

@@ -131,6 +131,9 @@ def pipeline_metrics(results: Sequence[CaseResult], resamples: int = 1000) -> di
         "auto_top1": bootstrap([r.hit(1) for r in auto], resamples),
         "phi_leaks": sum(r.phi_leaks for r in results),
         "latency_s": _latency(results),
+        # end-to-end time over the generation inside it, per case (what the rails, retrieval,
+        # de-identification and decoder set-up add to the model)
+        "overhead_ratio": _overhead(results),
         "subgroups": _subgroups(results, resamples),
     }
     shown = out["calibration"]["calibrated"] or out["calibration"]["model"]
@@ -146,6 +149,14 @@ def _latency(results: Sequence[CaseResult]) -> dict:
         out[s] = {"p50": round(float(np.percentile(v, 50)), 4),
                   "p95": round(float(np.percentile(v, 95)), 4), "n": int(v.size)}
     return out
+
+
+def _overhead(results: Sequence[CaseResult]) -> dict | None:
+    ratios = [r.seconds["total"] / r.seconds["generation"] for r in results
+              if r.seconds.get("generation")]
+    if not ratios:
+        return None
+    return {"p50": round(float(np.median(ratios)), 3), "n": len(ratios)}
 
 
 def _subgroups(results: Sequence[CaseResult], resamples: int) -> dict:

@@ -55,6 +55,7 @@ def test_pipeline_metrics_routes_calibration_subgroups_and_leaks():
     assert m["phi_leaks"] == 1
     assert m["calibration"]["model"]["items"] == 4 and m["ece"] is not None
     assert m["latency_s"]["total"]["p50"] == 2.0 and m["latency_s"]["generation"]["n"] == 2
+    assert m["overhead_ratio"] == {"p50": round((2.0 / 1.5 + 4.0 / 3.5) / 2, 3), "n": 2}
     assert m["subgroups"]["sex"]["F"]["n"] == 2
     assert m["subgroups"]["age_band"]["65+"]["top1"]["value"] == 0.0
     assert accuracy_metrics(results, 200)["top5"]["value"] == pytest.approx(2 / 3, abs=1e-4)
