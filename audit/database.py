@@ -105,6 +105,13 @@ def _create_schema(engine: Engine) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY + 1})
+            names = [f"{t}_{kind}" for t in APPEND_ONLY for kind in ("append_only", "no_truncate")]
+            installed = conn.execute(
+                text("SELECT count(*) FROM pg_trigger WHERE tgname = ANY(:names)"),
+                {"names": names},
+            ).scalar_one()
+            if installed == len(names):
+                return  # an existing log: no DDL, so no table locks against running writers
         SQLModel.metadata.create_all(conn)
         for ddl in _SQLITE_TRIGGERS if engine.dialect.name == "sqlite" else _PG_TRIGGERS:
             conn.exec_driver_sql(ddl)

@@ -91,3 +91,14 @@ def test_sqlite_commits_are_durable_when_they_return(log):
     with log.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def test_reopening_the_log_restores_a_dropped_trigger(log, audit_cfg):
+    fill(log, 2)
+    drop = ("DROP TRIGGER audit_event_no_update" if log.engine.dialect.name == "sqlite"
+            else "DROP TRIGGER audit_event_append_only ON audit_event")
+    with log.engine.begin() as conn:
+        conn.exec_driver_sql(drop)
+    with AuditLog.open(audit_cfg) as reopened, pytest.raises(Exception, match="append-only"), \
+            reopened.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET actor = 'x' WHERE seq = 1"))
