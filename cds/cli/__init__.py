@@ -2,7 +2,7 @@
 
 import typer
 
-from cds.cli import audit, deid, kb, model, review, suggest
+from cds.cli import audit, deid, docs, kb, model, review, suggest
 from cds.cli.corpus import corpus
 from cds.cli.eval import evaluate
 from cds.cli.lineage import lineage
@@ -30,6 +30,7 @@ app.command("eval")(evaluate)
 app.add_typer(review.app, name="review")
 app.add_typer(audit.app, name="audit")
 app.add_typer(audit.users_app, name="users")
+app.add_typer(docs.app, name="docs")
 
 
 def main() -> None:

@@ -1,0 +1,52 @@
+"""`cds docs fmea`: the regulatory documents built from the run's artifacts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from cds.cli._common import console, handle_errors
+
+app = typer.Typer(help="Regulatory documents from the run's artifacts.", no_args_is_help=True)
+
+
+@app.command("fmea")
+@handle_errors
+def fmea(
+    registry: Path | None = typer.Option(None, help="Hazard registry YAML (default: "
+                                         "governance/hazards.yaml)."),
+    junit: Path = typer.Option(Path("reports/junit.xml"), help="pytest JUnit XML of this "
+                               "commit (`make test` writes it)."),
+    out: Path | None = typer.Option(None, help="Also write the FMEA as JSON here."),
+    as_json: bool = typer.Option(False, "--json", help="The FMEA as one JSON object."),
+) -> None:
+    """FMEA: severity from the registry, occurrence from the evaluation and red-team results,
+    detection from verified controls; RPN and ISO 14971 acceptability before and after
+    controls. A control whose test failed or is missing, or whose acceptance criterion is not
+    met, is open."""
+    from governance.fmea import run_fmea
+    from governance.hazards import REGISTRY, load_registry
+
+    result = run_fmea(load_registry(registry or REGISTRY), Path("."), junit)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    table = Table(title="FMEA (S x O x D; before -> after controls)")
+    for col in ("hazard", "S", "O", "D", "RPN", "risk", "measured", "open controls"):
+        table.add_column(col)
+    for r in result["hazards"]:
+        b, a = r["before"], r["after"]
+        table.add_row(
+            f"{r['id']}: {r['hazard']}", str(r["severity"]),
+            f"{b['occurrence']}->{a['occurrence']}", f"{b['detection']}->{a['detection']}",
+            f"{b['rpn']}->{a['rpn']}", f"{b['risk']}->{a['risk']}",
+            "-" if r["measured_rate"] is None else f"{r['measured_rate']:.4f}",
+            ", ".join(r["open_controls"]) or "none",
+        )
+    console.print(table)
