@@ -50,3 +50,25 @@ def fmea(
             ", ".join(r["open_controls"]) or "none",
         )
     console.print(table)
+
+
+@app.command("classify")
+@handle_errors
+def classify(
+    junit: Path = typer.Option(Path("reports/junit.xml"), help="pytest JUnit XML of this "
+                               "commit (the FMEA needs it)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object."),
+) -> None:
+    """IMDRF SaMD category, IEC 62304 safety class, FDA documentation level and the CDS-criteria
+    analysis, from governance/intended_use.yaml and the FMEA, each with its rationale."""
+    from governance.classification import classify as classify_device
+    from governance.classification import load_intended_use
+    from governance.fmea import run_fmea
+    from governance.hazards import load_registry
+
+    result = classify_device(load_intended_use(), run_fmea(load_registry(), Path("."), junit))
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key, value in result.items():
+        console.print(f"{key}: {value}", markup=False)

@@ -104,3 +104,21 @@ def test_missing_inputs_are_named(tmp_path):
     junit(tmp_path / "junit.xml", [])
     with pytest.raises(FmeaError, match="m.json: missing"):
         run_fmea(registry, tmp_path, tmp_path / "junit.xml")
+
+
+def test_classification_follows_the_imdrf_table_and_the_hazards():
+    from governance.classification import IMDRF, classify, load_intended_use
+
+    use = load_intended_use()
+    fmea = {"hazards": [{"id": "HZ-X", "severity": 5, "before": {"risk": "unacceptable"}},
+                        {"id": "HZ-Y", "severity": 3, "before": {"risk": "ALARP"}}]}
+    result = classify(use, fmea)
+    assert result["imdrf_category"] == IMDRF[use.healthcare_situation][use.significance] == "II"
+    assert result["iec62304_class"] == "C" and result["fda_documentation_level"] == "Enhanced"
+    assert "HZ-X" in result["iec62304_rationale"]
+    assert result["cds_non_device"] is False and "SaMD" in result["cds_rationale"]
+    mild = {"hazards": [{**h, "severity": 2} for h in fmea["hazards"]]}
+    assert classify(use, mild)["iec62304_class"] == "A"
+    assert classify(use, mild)["fda_documentation_level"] == "Basic"
+    criteria = [c.model_copy(update={"met": True}) for c in use.cds_criteria]
+    assert classify(use.model_copy(update={"cds_criteria": criteria}), mild)["cds_non_device"]
