@@ -122,3 +122,19 @@ def test_classification_follows_the_imdrf_table_and_the_hazards():
     assert classify(use, mild)["fda_documentation_level"] == "Basic"
     criteria = [c.model_copy(update={"met": True}) for c in use.cds_criteria]
     assert classify(use.model_copy(update={"cds_criteria": criteria}), mild)["cds_non_device"]
+
+
+def test_sbom_lists_the_installed_stack_with_versions_and_licences():
+    import importlib.metadata as md
+
+    from governance.sbom import build_sbom
+
+    bom = build_sbom()
+    assert bom["bomFormat"] == "CycloneDX" and bom["specVersion"] == "1.5"
+    by_name = {c["name"]: c for c in bom["components"]}
+    assert len(by_name) == len(bom["components"])  # one entry per distribution
+    for name in ("torch", "presidio-analyzer", "transformers", "sqlmodel"):
+        assert by_name[name]["version"] == md.version(name)
+        assert by_name[name]["purl"] == f"pkg:pypi/{name}@{md.version(name)}"
+    assert "licenses" in by_name["presidio-analyzer"]
+    assert "cds-toolkit" not in by_name
