@@ -89,3 +89,38 @@ def sbom(
     unlicensed = sum(1 for c in bom["components"] if "licenses" not in c)
     console.print(f"{len(bom['components'])} components ({unlicensed} without a declared "
                   f"licence) -> {out}")
+
+
+@app.command("build")
+@handle_errors
+def build(
+    out: Path = typer.Option(Path("reports/submission.pdf"), help="The PDF; its JSON twin is "
+                             "written beside it (.json)."),
+    junit: Path = typer.Option(Path("reports/junit.xml"), help="pytest JUnit XML of this "
+                               "commit (`make test` writes it)."),
+    audit_export: Path | None = typer.Option(
+        None, help="A `cds audit export` directory: verified, and summarised in the pack."
+    ),
+) -> None:
+    """The submission pack from this run's artifacts: intended use, classification, FMEA,
+    verification and validation, red team, de-identification, lineage, model card, SOUP, audit
+    trail, anomalies and labelling, with the hashes of every input. A missing input is an error
+    that names it."""
+    from governance.pack.contents import gather
+    from governance.pack.render import render_pdf
+
+    summary = None
+    if audit_export is not None:
+        from audit.export import read_checkpoints, read_events
+        from audit.signing import load_public_hex
+        from audit.verify import verify
+
+        key = load_public_hex(audit_export / "log_public_key.hex")
+        summary = verify(read_events(audit_export / "events.jsonl"),
+                         read_checkpoints(audit_export / "checkpoints.jsonl"), {key}).summary()
+    contents = gather(Path("."), junit, summary)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(contents, indent=2) + "\n", encoding="utf-8")
+    render_pdf(contents, Path("."), out)
+    console.print(f"{out} and {out.with_suffix('.json')}: {len(contents['inputs'])} inputs, "
+                  f"{len(contents['fmea']['open_controls'])} open controls")
