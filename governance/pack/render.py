@@ -31,7 +31,10 @@ SECTIONS = (
     "10. Audit trail",
     "11. Unresolved anomalies",
     "12. Labelling",
-    "13. Input artifacts",
+    "13. Requirements and traceability",
+    "14. Cybersecurity",
+    "15. Predetermined change control plan",
+    "16. Input artifacts",
 )
 _styles = getSampleStyleSheet()
 BODY = ParagraphStyle("body", parent=_styles["BodyText"], fontSize=9, leading=11.5)
@@ -82,7 +85,7 @@ def render_pdf(c: dict, root: Path, out: Path) -> None:
               _p(f"Git commit {c['git_commit']}" + (" (uncommitted changes)" if c["git_dirty"]
                                                      else "")),
               _p(f"Generated {c['generated_at']} from {len(c['inputs'])} input artifacts "
-                 "(hashes in section 13)."), PageBreak()]
+                 "(hashes in section 16)."), PageBreak()]
 
     use = c["intended_use"]
     story += [_p(SECTIONS[0], h2), _p(f"Intended use: {use['intended_use']}"),
@@ -199,7 +202,22 @@ def render_pdf(c: dict, root: Path, out: Path) -> None:
          ", ".join(an["unacceptable_after_controls"]) or "none"],
     ], [0.3, 0.7])]
     story += [_p(SECTIONS[11], h2), _p(c["labelling"])]
-    story += [_p(SECTIONS[12], h2), _table(["artifact", "sha256"], [
+
+    tr = c["traceability"]
+    story += [PageBreak(), _p(SECTIONS[12], h2), _table(
+        ["requirement", "design", "tests", "result"],
+        [[f"{r['id']}: {r['text']}", ", ".join(r["design"]), "\n".join(r["tests"]),
+          r["result"]] for r in tr["requirements"]], [0.34, 0.2, 0.36, 0.1])]
+    story += [_p(SECTIONS[13], h2), _table(
+        ["threat", "vector", "controls (status)"],
+        [[t["threat"], t["vector"], ", ".join(f"{k} ({v})" for k, v in t["status"].items())]
+         for t in tr["threats"]], [0.3, 0.3, 0.4])]
+    pc = c["change_control_plan"]
+    story += [_p(SECTIONS[14], h2), _p("May change under this plan: " + "; ".join(
+        pc["may_change"]) + "."), _p("May not change: " + ", ".join(pc["may_not_change"]) + "."),
+        _table(["acceptance criterion for a changed version", "value"],
+               [[k.replace("_", " "), v] for k, v in pc["acceptance"].items()], [0.6, 0.4])]
+    story += [_p(SECTIONS[15], h2), _table(["artifact", "sha256"], [
         [k, h] for k, h in c["inputs"].items()], [0.4, 0.6])]
 
     out.parent.mkdir(parents=True, exist_ok=True)
