@@ -14,6 +14,7 @@ from governance.classification import classify, load_intended_use
 from governance.fmea import FmeaError, run_fmea
 from governance.hazards import load_registry
 from governance.lineage import collect_lineage
+from governance.pack.architecture import package_graph
 from governance.sbom import build_sbom
 
 ARTIFACTS = {
@@ -100,6 +101,7 @@ def gather(root: Path, junit: Path, audit_summary: dict | None = None,
             "open_controls": fmea["open_controls"],
             "unacceptable_after_controls": fmea["unacceptable_after"],
         },
+        "architecture": package_graph(Path(__file__).resolve().parents[2]),
         "traceability": traceability(junit, fmea),
         "change_control_plan": change_control_plan(m, data["redteam"]),
         "labelling": DISCLAIMER,

@@ -92,6 +92,17 @@ def render_pdf(c: dict, root: Path, out: Path) -> None:
               _p(f"Users: {', '.join(use['users'])}"), _p(f"Indications: {use['indications']}"),
               _p(f"Contraindications: {use['contraindications']}")]
 
+    from governance.pack.architecture import drawing
+
+    arch = c["architecture"]
+    story += [Spacer(1, 6), _p("Software description: four packages; an arrow means \"imports\" "
+                               "(generated from the source tree)."),
+              drawing(arch, WIDTH),
+              _p("cds: schemas, CLI, the guarded suggest pipeline, model, guardrails, evaluation. "
+                 "rag: the vetted knowledge base, retrieval, citation checks. governance: "
+                 "de-identification, lineage, hazards, FMEA, classification, this pack. audit: "
+                 "the tamper-evident event log, e-signatures and the review queue (it imports "
+                 "none of the others).")]
     cl = c["classification"]
     story += [_p(SECTIONS[1], h2), _table(["item", "result", "rationale"], [
         ["IMDRF SaMD category", cl["imdrf_category"], cl["imdrf_rationale"]],

@@ -76,6 +76,10 @@ def test_pack_has_every_section_with_data_and_renders(run_root, tmp_path):
     assert "tests.audit.test_log::test_broken" in text  # anomalies list the failed test
     assert all(img.std() > 5 for img in images)  # no blank page
     assert len(contents["inputs"]) == len(ARTIFACTS) + len(PLOTS) + 1
+    arch = contents["architecture"]  # generated from the source tree
+    assert ["cds", "audit"] in map(list, arch["imports"])
+    assert not [e for e in arch["imports"] if e[0] == "audit"]  # audit imports none of them
+    assert all(n > 0 for n in arch["modules"].values())
     assert contents["anomalies"]["failed_tests"] == ["tests.audit.test_log::test_broken"]
 
 
