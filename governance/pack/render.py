@@ -178,7 +178,11 @@ def render_pdf(c: dict, root: Path, out: Path) -> None:
                  "documents. dvc.lock outputs:"),
               _table(["stage", "output", "md5"], [
                   [stage, o["path"], (o["md5"] or "")[:16]]
-                  for stage, outs in lin["stages"].items() for o in outs], [0.2, 0.55, 0.25])]
+                  for stage, outs in lin["stages"].items() for o in outs], [0.2, 0.55, 0.25]),
+              Spacer(1, 4), _p("Dataset cards (data/external/*/SOURCE.md and LICENSE.md):"),
+              _table(["folder", "data set", "licence"], [
+                  [d["folder"], d["title"], d["licence"] or "see LICENSE.md"]
+                  for d in lin["datasets"]], [0.2, 0.62, 0.18])]
 
     mc = c["model_card"]
     story += [_p(SECTIONS[7], h2), _table(["field", "value"], [

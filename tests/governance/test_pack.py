@@ -32,6 +32,10 @@ def run_root(tmp_path):
     for rel in TRACKED:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / rel, root / rel)
+    for card in (ROOT / "data" / "external").glob("*/*.md"):
+        target = root / card.relative_to(ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(card, target)
     meta = {"base_hash": "b" * 64, "data_hash": "d" * 64, "recipe": {"method": "dpo"},
             "seed": 1234, "train_seconds": 12.5}
     stand_ins = {"kb_manifest": {"indexed_documents": 330}, "training_sft": meta,
@@ -80,6 +84,9 @@ def test_pack_has_every_section_with_data_and_renders(run_root, tmp_path):
     assert ["cds", "audit"] in map(list, arch["imports"])
     assert not [e for e in arch["imports"] if e[0] == "audit"]  # audit imports none of them
     assert all(n > 0 for n in arch["modules"].values())
+    cards = {d["folder"]: d for d in contents["lineage"]["datasets"]}
+    assert cards["ddxplus"]["licence"] == "CC BY 4.0" and cards["bipia"]["licence"] == "MIT"
+    assert all(d["licence_notice"] for d in cards.values())
     assert contents["anomalies"]["failed_tests"] == ["tests.audit.test_log::test_broken"]
 
 
