@@ -27,7 +27,9 @@ OCCURRENCE_CLASSES = ((0.001, 1), (0.01, 2), (0.05, 3), (0.2, 4))
 _OPS = {"<=": operator.le, ">=": operator.ge, "==": operator.eq}
 
 
-class FmeaError(CdsError):
+class ArtifactError(CdsError):
+    """An input artifact of the run is missing or lacks a value the document needs."""
+
     exit_code = 2
 
 
@@ -51,12 +53,12 @@ class Artifacts:
         if artifact not in self._cache:
             file = self.root / artifact
             if not file.exists():
-                raise FmeaError(f"{artifact}: missing (run `dvc repro`): the FMEA needs it")
+                raise ArtifactError(f"{artifact}: missing (run `dvc repro`): the FMEA needs it")
             self._cache[artifact] = json.loads(file.read_text(encoding="utf-8"))
         node = self._cache[artifact]
         for key in path.split("."):
             if not isinstance(node, dict) or key not in node:
-                raise FmeaError(f"{artifact}: no value at {path}")
+                raise ArtifactError(f"{artifact}: no value at {path}")
             node = node[key]
         return node
 
@@ -72,7 +74,7 @@ class Artifacts:
 def junit_outcomes(path: Path) -> dict[tuple[str, str], bool]:
     """(module path, test name) -> passed, from a pytest JUnit XML file."""
     if not path.exists():
-        raise FmeaError(f"{path}: missing (run `make test`): control verification needs it")
+        raise ArtifactError(f"{path}: missing (run `make test`): control verification needs it")
     outcomes = {}
     for case in ET.parse(path).getroot().iter("testcase"):
         module = case.get("classname", "").replace(".", "/") + ".py"
@@ -81,7 +83,7 @@ def junit_outcomes(path: Path) -> dict[tuple[str, str], bool]:
     return outcomes
 
 
-def _test_status(node: str, outcomes: dict[tuple[str, str], bool]) -> str:
+def test_status(node: str, outcomes: dict[tuple[str, str], bool]) -> str:
     module, _, name = node.partition("::")
     ran = [ok for (m, n), ok in outcomes.items()
            if m == module and (not name or n == name or n.startswith(name + "["))]
@@ -98,7 +100,7 @@ def _acceptance(acc: Acceptance, artifacts: Artifacts) -> dict:
 
 
 def control_status(control: Control, outcomes, artifacts: Artifacts) -> dict:
-    tests = {t: _test_status(t, outcomes) for t in control.tests}
+    tests = {t: test_status(t, outcomes) for t in control.tests}
     acceptance = _acceptance(control.acceptance, artifacts) if control.acceptance else None
     verified = all(s == "passed" for s in tests.values()) and (acceptance is None
                                                                 or acceptance["met"])

@@ -11,7 +11,7 @@ from typing import Any
 
 from cds.schemas import DISCLAIMER
 from governance.classification import classify, load_intended_use
-from governance.fmea import FmeaError, run_fmea
+from governance.fmea import ArtifactError, run_fmea
 from governance.hazards import load_registry
 from governance.lineage import collect_lineage
 from governance.pack.architecture import package_graph
@@ -42,7 +42,7 @@ def _sha256(path: Path) -> str:
 def _load(root: Path, rel: Path) -> Any:
     path = root / rel
     if not path.exists():
-        raise FmeaError(f"{rel}: missing (run `dvc repro`): the submission pack needs it")
+        raise ArtifactError(f"{rel}: missing (run `dvc repro`): the submission pack needs it")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -51,7 +51,7 @@ def gather(root: Path, junit: Path, audit_summary: dict | None = None,
     data = {name: _load(root, rel) for name, rel in ARTIFACTS.items()}
     for rel in PLOTS.values():
         if not (root / rel).exists():
-            raise FmeaError(f"{rel}: missing (run `dvc repro`): the submission pack needs it")
+            raise ArtifactError(f"{rel}: missing (run `dvc repro`): the submission pack needs it")
     fmea = run_fmea(load_registry(registry) if registry else load_registry(), root, junit)
     use = load_intended_use()
     lineage = collect_lineage(root)
@@ -116,14 +116,14 @@ def traceability(junit: Path, fmea: dict) -> dict:
     """Requirement -> design -> tests -> result; threats -> controls -> status."""
     import yaml
 
-    from governance.fmea import _test_status, junit_outcomes
+    from governance.fmea import junit_outcomes, test_status
 
     data = yaml.safe_load(REQUIREMENTS.read_text(encoding="utf-8"))
     outcomes = junit_outcomes(junit)
     status = {c["id"]: c["status"] for c in fmea["controls"]}
     rows = []
     for r in data["requirements"]:
-        tests = {t: _test_status(t, outcomes) for t in r["tests"]}
+        tests = {t: test_status(t, outcomes) for t in r["tests"]}
         result = "passed" if all(v == "passed" for v in tests.values()) else (
             "failed" if "failed" in tests.values() else "not run")
         rows.append({**r, "results": tests, "result": result})

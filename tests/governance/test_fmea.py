@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from cds.errors import ConfigError
-from governance.fmea import FmeaError, acceptability, occurrence_class, run_fmea
+from governance.fmea import ArtifactError, acceptability, occurrence_class, run_fmea
 from governance.hazards import HazardRegistry, load_registry
 from tests.conftest import ROOT
 
@@ -99,10 +99,10 @@ def test_fmea_joins_registry_measurements_and_test_results(tmp_path):
 
 def test_missing_inputs_are_named(tmp_path):
     registry = HazardRegistry.model_validate(REGISTRY)
-    with pytest.raises(FmeaError, match="junit.xml: missing"):
+    with pytest.raises(ArtifactError, match="junit.xml: missing"):
         run_fmea(registry, tmp_path, tmp_path / "junit.xml")
     junit(tmp_path / "junit.xml", [])
-    with pytest.raises(FmeaError, match="m.json: missing"):
+    with pytest.raises(ArtifactError, match="m.json: missing"):
         run_fmea(registry, tmp_path, tmp_path / "junit.xml")
 
 

@@ -9,7 +9,7 @@ import pypdfium2 as pdfium
 import pytest
 import yaml
 
-from governance.fmea import FmeaError
+from governance.fmea import ArtifactError
 from governance.hazards import load_registry
 from governance.pack.contents import ARTIFACTS, PLOTS, gather
 from governance.pack.render import SECTIONS, render_pdf
@@ -102,7 +102,7 @@ def test_pack_follows_the_hazard_registry_and_names_missing_inputs(run_root, tmp
     render_pdf(after, run_root, tmp_path / "after.pdf")
     assert "50->2" in "\n".join(pages(tmp_path / "after.pdf")[0])
     (run_root / "reports/metrics.json").unlink()
-    with pytest.raises(FmeaError, match="reports/metrics.json: missing"):
+    with pytest.raises(ArtifactError, match="reports/metrics.json: missing"):
         gather(run_root, run_root / "junit.xml")
 
 
