@@ -11,7 +11,7 @@ procedure is in docs/audit.md.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from audit.errors import AuditError
@@ -36,6 +36,18 @@ def export_log(log: AuditLog, out_dir: Path) -> dict[str, int | str]:
     return {"events": n, "checkpoints": len(checkpoints),
             "tree_size": checkpoint.tree_size if checkpoint else 0,
             "root_hash": checkpoint.root_hash if checkpoint else "", "public_key": key}
+
+
+def verify_export(directory: Path, public_key: Path | None = None,
+                  anchors: Sequence[Checkpoint] = ()):
+    """Verify an export without the database; the key defaults to the export's own
+    `log_public_key.hex` (compare it with the one you were given)."""
+    from audit.signing import load_public_hex
+    from audit.verify import verify
+
+    key = load_public_hex(public_key or directory / "log_public_key.hex")
+    return verify(read_events(directory / "events.jsonl"),
+                  read_checkpoints(directory / "checkpoints.jsonl"), {key}, anchors)
 
 
 def read_checkpoints(path: Path) -> list[Checkpoint]:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, insert, text
 
 from audit.canonical import GENESIS_HASH, canonical_json, event_hash, sha256_hex
-from audit.database import lock_head, open_engine, read_connection, redacted, server_now
+from audit.database import lock_head, open_engine, read_connection, server_now
 from audit.errors import AuditError, InvalidRequest
 from audit.merkle import Frontier
 from audit.signing import key_id, load_or_create_log_key, public_hex
@@ -116,10 +116,6 @@ class AuditLog:
     @classmethod
     def open(cls, cfg: AuditConfig, actor: str = "system") -> AuditLog:
         return cls(open_engine(cfg.database_url), cfg, actor)
-
-    @property
-    def where(self) -> str:
-        return redacted(self.cfg.database_url)
 
     def __enter__(self) -> AuditLog:
         return self

@@ -67,10 +67,6 @@ def root(leaves: Sequence[bytes]) -> bytes:
     return frontier.root()
 
 
-def _subtree_root(leaves: Sequence[bytes]) -> bytes:
-    return root(leaves)
-
-
 def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
     """PATH(m, D[n]) of RFC 9162 2.1.3.1 for leaf `index` (0-based) in `leaves`."""
     n = len(leaves)
@@ -80,8 +76,8 @@ def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
         return []
     k = _split(n)
     if index < k:
-        return inclusion_proof(index, leaves[:k]) + [_subtree_root(leaves[k:])]
-    return inclusion_proof(index - k, leaves[k:]) + [_subtree_root(leaves[:k])]
+        return inclusion_proof(index, leaves[:k]) + [root(leaves[k:])]
+    return inclusion_proof(index - k, leaves[k:]) + [root(leaves[:k])]
 
 
 def verify_inclusion(index: int, size: int, leaf: bytes, proof: Sequence[bytes], root_hash: bytes

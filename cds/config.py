@@ -11,7 +11,9 @@ from cds.errors import ConfigError
 ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 
-def load_section(path: Path, section: str | None, model: type[ConfigT]) -> ConfigT:
+def load_section(
+    path: Path, section: str | None, model: type[ConfigT], missing_ok: bool = False
+) -> ConfigT:
     """Read `section` of the YAML file at `path` (the whole file when None) into `model`.
 
     Raises:
@@ -24,6 +26,8 @@ def load_section(path: Path, section: str | None, model: type[ConfigT]) -> Confi
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise ConfigError(f"{path}: cannot read YAML ({type(e).__name__})") from e
     if section is not None and (not isinstance(data, dict) or section not in data):
+        if missing_ok:
+            return model()  # the section is optional: its defaults
         raise ConfigError(f"{path}: no '{section}' section")
     try:
         return model.model_validate(data if section is None else data[section])

@@ -71,25 +71,30 @@ class Artifacts:
         return 1 - value if occ.complement else value
 
 
-def junit_outcomes(path: Path) -> dict[tuple[str, str], bool]:
-    """(module path, test name) -> passed, from a pytest JUnit XML file."""
+Outcomes = dict[tuple[str, str], str]  # (module path, test name) -> passed|failed|skipped
+
+
+def read_junit(path: Path) -> Outcomes:
+    """Every test case of a pytest JUnit XML file, read once for all the documents."""
     if not path.exists():
         raise ArtifactError(f"{path}: missing (run `make test`): control verification needs it")
     outcomes = {}
     for case in ET.parse(path).getroot().iter("testcase"):
         module = case.get("classname", "").replace(".", "/") + ".py"
-        failed = any(child.tag in ("failure", "error", "skipped") for child in case)
-        outcomes[(module, case.get("name", ""))] = not failed
+        tags = {child.tag for child in case}
+        status = ("failed" if tags & {"failure", "error"} else
+                  "skipped" if "skipped" in tags else "passed")
+        outcomes[(module, case.get("name", ""))] = status
     return outcomes
 
 
-def test_status(node: str, outcomes: dict[tuple[str, str], bool]) -> str:
+def test_status(node: str, outcomes: Outcomes) -> str:
     module, _, name = node.partition("::")
-    ran = [ok for (m, n), ok in outcomes.items()
+    ran = [s for (m, n), s in outcomes.items()
            if m == module and (not name or n == name or n.startswith(name + "["))]
     if not ran:
         return "missing"
-    return "passed" if all(ran) else "failed"
+    return "passed" if all(s == "passed" for s in ran) else "failed"
 
 
 def _acceptance(acc: Acceptance, artifacts: Artifacts) -> dict:
@@ -108,9 +113,8 @@ def control_status(control: Control, outcomes, artifacts: Artifacts) -> dict:
             "acceptance": acceptance, "status": "verified" if verified else "open"}
 
 
-def run_fmea(registry: HazardRegistry, root: Path, junit: Path) -> dict:
+def run_fmea(registry: HazardRegistry, root: Path, outcomes: Outcomes) -> dict:
     artifacts = Artifacts(root)
-    outcomes = junit_outcomes(junit)
     controls = {c.id: control_status(c, outcomes, artifacts) for c in registry.controls}
     rows = []
     for h in registry.hazards:

@@ -43,20 +43,13 @@ def verify(
     """Recompute the chain and the Merkle tree, check checkpoint and e-signatures; report the
     first bad sequence number. Exit 0 when intact, 4 when tampered."""
     from audit.errors import TamperDetected
-    from audit.export import read_checkpoints, read_events
+    from audit.export import read_checkpoints, verify_export
     from audit.signing import load_public_hex, public_hex
-    from audit.verify import verify as verify_rows
     from audit.verify import verify_log
 
     anchors = [cp for path in anchor for cp in read_checkpoints(path)]
     if export_dir is not None:
-        key = load_public_hex(public_key or export_dir / "log_public_key.hex")
-        report = verify_rows(
-            read_events(export_dir / "events.jsonl"),
-            read_checkpoints(export_dir / "checkpoints.jsonl"),
-            {key},
-            anchors,
-        )
+        report = verify_export(export_dir, public_key, anchors)
     else:
         log = _open(params, "cli:audit")
         key = load_public_hex(public_key) if public_key else public_hex(log.signing_key)

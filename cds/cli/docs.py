@@ -27,10 +27,10 @@ def fmea(
     detection from verified controls; RPN and ISO 14971 acceptability before and after
     controls. A control whose test failed or is missing, or whose acceptance criterion is not
     met, is open."""
-    from governance.fmea import run_fmea
+    from governance.fmea import read_junit, run_fmea
     from governance.hazards import REGISTRY, load_registry
 
-    result = run_fmea(load_registry(registry or REGISTRY), Path("."), junit)
+    result = run_fmea(load_registry(registry or REGISTRY), Path("."), read_junit(junit))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
@@ -63,10 +63,11 @@ def classify(
     analysis, from governance/intended_use.yaml and the FMEA, each with its rationale."""
     from governance.classification import classify as classify_device
     from governance.classification import load_intended_use
-    from governance.fmea import run_fmea
+    from governance.fmea import read_junit, run_fmea
     from governance.hazards import load_registry
 
-    result = classify_device(load_intended_use(), run_fmea(load_registry(), Path("."), junit))
+    result = classify_device(load_intended_use(),
+                             run_fmea(load_registry(), Path("."), read_junit(junit)))
     if as_json:
         typer.echo(json.dumps(result))
         return
@@ -111,13 +112,9 @@ def build(
 
     summary = None
     if audit_export is not None:
-        from audit.export import read_checkpoints, read_events
-        from audit.signing import load_public_hex
-        from audit.verify import verify
+        from audit.export import verify_export
 
-        key = load_public_hex(audit_export / "log_public_key.hex")
-        summary = verify(read_events(audit_export / "events.jsonl"),
-                         read_checkpoints(audit_export / "checkpoints.jsonl"), {key}).summary()
+        summary = verify_export(audit_export).summary()
     contents = gather(Path("."), junit, summary)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(contents, indent=2) + "\n", encoding="utf-8")

@@ -11,7 +11,7 @@ from typing import Any
 
 from cds.schemas import DISCLAIMER
 from governance.classification import classify, load_intended_use
-from governance.fmea import ArtifactError, run_fmea
+from governance.fmea import ArtifactError, Outcomes, read_junit, run_fmea, test_status
 from governance.hazards import load_registry
 from governance.lineage import collect_lineage
 from governance.pack.architecture import package_graph
@@ -52,10 +52,11 @@ def gather(root: Path, junit: Path, audit_summary: dict | None = None,
     for rel in PLOTS.values():
         if not (root / rel).exists():
             raise ArtifactError(f"{rel}: missing (run `dvc repro`): the submission pack needs it")
-    fmea = run_fmea(load_registry(registry) if registry else load_registry(), root, junit)
+    outcomes = read_junit(junit)
+    fmea = run_fmea(load_registry(registry) if registry else load_registry(), root, outcomes)
     use = load_intended_use()
     lineage = collect_lineage(root)
-    tests = _test_summary(junit)
+    tests = _test_summary(outcomes)
     m = data["metrics"]
     dpo = data["training_dpo"]
     return {
@@ -103,7 +104,7 @@ def gather(root: Path, junit: Path, audit_summary: dict | None = None,
             "unacceptable_after_controls": fmea["unacceptable_after"],
         },
         "architecture": package_graph(Path(__file__).resolve().parents[2]),
-        "traceability": traceability(junit, fmea),
+        "traceability": traceability(outcomes, fmea),
         "change_control_plan": change_control_plan(m, data["redteam"]),
         "labelling": DISCLAIMER,
     }
@@ -112,14 +113,11 @@ def gather(root: Path, junit: Path, audit_summary: dict | None = None,
 REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements.yaml"
 
 
-def traceability(junit: Path, fmea: dict) -> dict:
+def traceability(outcomes: Outcomes, fmea: dict) -> dict:
     """Requirement -> design -> tests -> result; threats -> controls -> status."""
     import yaml
 
-    from governance.fmea import junit_outcomes, test_status
-
     data = yaml.safe_load(REQUIREMENTS.read_text(encoding="utf-8"))
-    outcomes = junit_outcomes(junit)
     status = {c["id"]: c["status"] for c in fmea["controls"]}
     rows = []
     for r in data["requirements"]:
@@ -182,12 +180,9 @@ def dataset_cards(root: Path) -> list[dict]:
     return cards
 
 
-def _test_summary(junit: Path) -> dict:
-    import xml.etree.ElementTree as ET
-
-    cases = list(ET.parse(junit).getroot().iter("testcase"))
-    failed = [f"{c.get('classname')}::{c.get('name')}" for c in cases
-              if any(ch.tag in ("failure", "error") for ch in c)]
-    skipped = sum(1 for c in cases if any(ch.tag == "skipped" for ch in c))
-    return {"tests": len(cases), "failed": failed, "skipped": skipped,
-            "passed": len(cases) - len(failed) - skipped}
+def _test_summary(outcomes: Outcomes) -> dict:
+    failed = [f"{m[:-3].replace('/', '.')}::{n}" for (m, n), st in outcomes.items()
+              if st == "failed"]
+    skipped = sum(1 for st in outcomes.values() if st == "skipped")
+    return {"tests": len(outcomes), "failed": failed, "skipped": skipped,
+            "passed": len(outcomes) - len(failed) - skipped}

@@ -57,13 +57,14 @@ def test_database_refuses_updates_and_deletes(log, sql):
     assert log.count() == 6 and verify_log(log, {public_hex(log.signing_key)}).ok
 
 
-def test_postgres_refuses_truncate(log):
-    if log.engine.dialect.name != "postgresql":
-        assert log.engine.dialect.name == "sqlite"  # SQLite has no TRUNCATE statement
-        return
+def test_emptying_the_table_is_refused(log):
+    # PostgreSQL's TRUNCATE skips row triggers (a statement trigger catches it); SQLite's
+    # equivalent is an unqualified DELETE, which its truncate optimisation would run fast.
     fill(log, 2)
+    sql = "TRUNCATE audit_event" if log.engine.dialect.name == "postgresql" else (
+        "DELETE FROM audit_event")
     with pytest.raises(Exception, match="append-only"), log.engine.begin() as conn:
-        conn.execute(text("TRUNCATE audit_event"))
+        conn.execute(text(sql))
     assert log.count() == 2
 
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from cds.errors import ConfigError
-from governance.fmea import ArtifactError, acceptability, occurrence_class, run_fmea
+from governance.fmea import ArtifactError, acceptability, occurrence_class, read_junit, run_fmea
 from governance.hazards import HazardRegistry, load_registry
 from tests.conftest import ROOT
 
@@ -78,7 +78,8 @@ def test_fmea_joins_registry_measurements_and_test_results(tmp_path):
     junit(tmp_path / "junit.xml", [("tests.a.test_x", "test_one[sqlite]", True),
                                    ("tests.a.test_x", "test_one[postgresql]", True),
                                    ("tests.a.test_y", "test_two", False)])
-    fmea = run_fmea(HazardRegistry.model_validate(REGISTRY), tmp_path, tmp_path / "junit.xml")
+    fmea = run_fmea(HazardRegistry.model_validate(REGISTRY), tmp_path,
+                    read_junit(tmp_path / "junit.xml"))
     a, b, c = fmea["hazards"]
     assert a["measured_rate"] == pytest.approx(0.03) and a["after"]["occurrence"] == 3
     assert a["open_controls"] == ["CT-Y"] and a["after"]["detection"] == 3  # a test failed
@@ -92,7 +93,8 @@ def test_fmea_joins_registry_measurements_and_test_results(tmp_path):
 
     # the measurement moves: the acceptance criterion fails and CT-X opens too
     (tmp_path / "m.json").write_text(json.dumps({"recall": 0.5, "leaks": 2, "n": 20}))
-    fmea = run_fmea(HazardRegistry.model_validate(REGISTRY), tmp_path, tmp_path / "junit.xml")
+    fmea = run_fmea(HazardRegistry.model_validate(REGISTRY), tmp_path,
+                    read_junit(tmp_path / "junit.xml"))
     assert fmea["open_controls"] == ["CT-X", "CT-Y"]
     assert fmea["hazards"][1]["measured_rate"] == 0.1 and fmea["hazards"][1]["after"]["rpn"] == 40
 
@@ -100,10 +102,10 @@ def test_fmea_joins_registry_measurements_and_test_results(tmp_path):
 def test_missing_inputs_are_named(tmp_path):
     registry = HazardRegistry.model_validate(REGISTRY)
     with pytest.raises(ArtifactError, match="junit.xml: missing"):
-        run_fmea(registry, tmp_path, tmp_path / "junit.xml")
+        read_junit(tmp_path / "junit.xml")
     junit(tmp_path / "junit.xml", [])
     with pytest.raises(ArtifactError, match="m.json: missing"):
-        run_fmea(registry, tmp_path, tmp_path / "junit.xml")
+        run_fmea(registry, tmp_path, read_junit(tmp_path / "junit.xml"))
 
 
 def test_classification_follows_the_imdrf_table_and_the_hazards():
