@@ -77,7 +77,8 @@ Outcomes = dict[tuple[str, str], str]  # (module path, test name) -> passed|fail
 def read_junit(path: Path) -> Outcomes:
     """Every test case of a pytest JUnit XML file, read once for all the documents."""
     if not path.exists():
-        raise ArtifactError(f"{path}: missing (run `make test`): control verification needs it")
+        raise ArtifactError(f"{path}: missing (run `cds docs verify`, the `verify` stage): "
+                            "control verification needs it")
     outcomes = {}
     for case in ET.parse(path).getroot().iter("testcase"):
         module = case.get("classname", "").replace(".", "/") + ".py"
@@ -88,7 +89,7 @@ def read_junit(path: Path) -> Outcomes:
     return outcomes
 
 
-def test_status(node: str, outcomes: Outcomes) -> str:
+def node_status(node: str, outcomes: Outcomes) -> str:
     module, _, name = node.partition("::")
     ran = [s for (m, n), s in outcomes.items()
            if m == module and (not name or n == name or n.startswith(name + "["))]
@@ -105,7 +106,7 @@ def _acceptance(acc: Acceptance, artifacts: Artifacts) -> dict:
 
 
 def control_status(control: Control, outcomes, artifacts: Artifacts) -> dict:
-    tests = {t: test_status(t, outcomes) for t in control.tests}
+    tests = {t: node_status(t, outcomes) for t in control.tests}
     acceptance = _acceptance(control.acceptance, artifacts) if control.acceptance else None
     verified = all(s == "passed" for s in tests.values()) and (acceptance is None
                                                                 or acceptance["met"])

@@ -62,7 +62,7 @@ def _git(root: Path, *args: str) -> str | None:
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip()
+    return out.stdout.rstrip()  # porcelain lines start with a space: keep it
 
 
 def read_dvc_lock(path: Path) -> dict[str, list[StageOutput]]:
@@ -99,12 +99,25 @@ def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str | N
     return out
 
 
+def source_changes(status: str, stages: dict[str, list[StageOutput]]) -> list[str]:
+    """Paths in `git status --porcelain` output that are not written by `dvc repro` (dvc.lock
+    and the stages' outputs and metrics change with every run; they are not source edits)."""
+    written = {o.path.rstrip("/") for outs in stages.values() for o in outs} | {"dvc.lock"}
+    changed = []
+    for line in status.splitlines():
+        path = line[3:].split(" -> ")[-1].strip('"').rstrip("/")
+        if not any(path == w or path.startswith(w + "/") for w in written):
+            changed.append(path)
+    return changed
+
+
 def collect_lineage(root: Path) -> Lineage:
     commit = _git(root, "rev-parse", "HEAD")
-    status = _git(root, "status", "--porcelain") if commit else None
+    status = _git(root, "status", "--porcelain", "--untracked-files=all") if commit else None
+    stages = read_dvc_lock(root / "dvc.lock")
     return Lineage(
         git_commit=commit,
-        git_dirty=None if status is None else bool(status),
-        stages=read_dvc_lock(root / "dvc.lock"),
+        git_dirty=None if status is None else bool(source_changes(status, stages)),
+        stages=stages,
         packages=package_versions(),
     )

@@ -1,5 +1,5 @@
 """End to end: `dvc repro` of the real dvc.yaml on tiny data, twice (second is a no-op), then
-once more after one knowledge-base document changed."""
+once more after a hazard and one knowledge-base document changed: the pack follows both."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     work.mkdir()
     for name in ("dvc.yaml", ".dvcignore"):
         shutil.copy(ROOT / name, work / name)
-    for package in ("cds", "governance", "rag", "audit"):
+    shutil.copy(ROOT / "pyproject.toml", work / "pyproject.toml")
+    for package in ("cds", "governance", "rag", "audit", "tests"):
         shutil.copytree(
             ROOT / package, work / package, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -65,6 +66,8 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     params["calibrate"].update(fit_split="train", max_notes=6)
     params["redteam"].update(benign_notes=2, benign_cases=2, benign_questions=2, limit=4)
     params["evaluate"].update(max_notes=2, bootstrap=100)
+    # Two quick cited tests stand in for the verification selection (the full one is ~8 min).
+    params["verify"]["tests"] = ["tests/governance/test_lineage.py", "tests/eval/test_metrics.py"]
     (work / "params.yaml").write_text(yaml.safe_dump(params))
     _run(["git", "init", "-q"], work)
     _run([sys.executable, "-m", "dvc", "init", "-q"], work)
@@ -94,6 +97,14 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     assert 0 <= redteam["refusal_rate"] <= 1 and redteam["injection_success_rate"] is not None
     manifest = json.loads((work / "data" / "kb" / "manifest.json").read_text())
     assert manifest["indexed_documents"] > 49  # 49 condition sheets + MedQuAD pages
+    verification = json.loads((work / "reports" / "verification" / "verification.json")
+                              .read_text())
+    assert verification["failed"] == 0 and verification["passed"] >= 5
+    assert (work / "reports" / "submission.pdf").read_bytes()[:5] == b"%PDF-"
+    pack = json.loads((work / "reports" / "submission.json").read_text())
+    assert pack["verification"]["passed"] == verification["passed"]
+    assert pack["evaluation"]["top1"] == metrics["top1"]
+    assert pack["audit"]["ok"] is True
 
     second = _run([sys.executable, "-m", "dvc", "repro"], work)
     assert "up to date" in second
@@ -107,11 +118,27 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     edited["answer"] += " Reviewed and extended."
     with gzip.open(medquad, "wt") as f:
         f.writelines(json.dumps(r) + "\n" for r in records)
+    # ... and a hazard's severity changes in the registry.
+    hazards_file = work / "governance" / "hazards.yaml"
+    hazards = yaml.safe_load(hazards_file.read_text())
+    hazard = hazards["hazards"][0]
+    hazard["severity"] = 5 if hazard["severity"] != 5 else 4
+    hazards_file.write_text(yaml.safe_dump(hazards, sort_keys=False))
     status = _run([sys.executable, "-m", "dvc", "status"], work)
-    assert "kb:" in status and "corpus:" not in status
+    assert "kb:" in status and "package:" in status and "corpus:" not in status
     third = _run([sys.executable, "-m", "dvc", "repro"], work)
     assert "Running stage 'kb'" in third and "Running stage 'corpus'" not in third
     assert "Running stage 'base_model'" not in third
+    assert "Running stage 'package'" in third
+    repacked = json.loads((work / "reports" / "submission.json").read_text())
+    row = next(r for r in repacked["fmea"]["hazards"] if r["id"] == hazard["id"])
+    assert row["severity"] == hazard["severity"]
+    kb_manifest = "data/kb/manifest.json"
+    assert repacked["inputs"][kb_manifest] != pack["inputs"][kb_manifest]
+    new_metrics = json.loads((work / "reports" / "metrics.json").read_text())
+    assert repacked["inputs"]["reports/metrics.json"] != pack["inputs"]["reports/metrics.json"]
+    # the pack shows the re-measured metrics (latencies differ from run to run)
+    assert repacked["evaluation"]["pipeline"]["latency_s"] == new_metrics["pipeline"]["latency_s"]
     doc_id = f"medquad-{edited['qid']}"
     after = json.loads((work / "data" / "kb" / "manifest.json").read_text())
     old = {d["doc_id"]: d["version"] for d in manifest["documents"]}

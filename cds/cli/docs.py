@@ -18,8 +18,8 @@ app = typer.Typer(help="Regulatory documents from the run's artifacts.", no_args
 def fmea(
     registry: Path | None = typer.Option(None, help="Hazard registry YAML (default: "
                                          "governance/hazards.yaml)."),
-    junit: Path = typer.Option(Path("reports/junit.xml"), help="pytest JUnit XML of this "
-                               "commit (`make test` writes it)."),
+    junit: Path = typer.Option(Path("reports/verification/junit.xml"), help="pytest JUnit XML of "
+                               "this commit (`cds docs verify` writes it)."),
     out: Path | None = typer.Option(None, help="Also write the FMEA as JSON here."),
     as_json: bool = typer.Option(False, "--json", help="The FMEA as one JSON object."),
 ) -> None:
@@ -55,8 +55,8 @@ def fmea(
 @app.command("classify")
 @handle_errors
 def classify(
-    junit: Path = typer.Option(Path("reports/junit.xml"), help="pytest JUnit XML of this "
-                               "commit (the FMEA needs it)."),
+    junit: Path = typer.Option(Path("reports/verification/junit.xml"), help="pytest JUnit XML of "
+                               "this commit (the FMEA needs it)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object."),
 ) -> None:
     """IMDRF SaMD category, IEC 62304 safety class, FDA documentation level and the CDS-criteria
@@ -92,32 +92,56 @@ def sbom(
                   f"licence) -> {out}")
 
 
+@app.command("verify")
+@handle_errors
+def verify(
+    params: Path = typer.Option(Path("params.yaml"), help="YAML file with the `verify:` section "
+                                "(optional: its defaults)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="pytest's short output."),
+    as_json: bool = typer.Option(False, "--json", help="The summary as one JSON object."),
+) -> None:
+    """Run the tests the risk controls and requirements cite (the `verify` stage) and write
+    their JUnit XML for the pack. Failing tests are recorded, not fatal: the pack lists them
+    and their controls stay open."""
+    from cds.config import load_section
+    from governance.verification import VerifyConfig, run_verification
+
+    cfg = load_section(params, "verify", VerifyConfig, missing_ok=True)
+    summary = run_verification(cfg, Path("."), quiet=quiet)
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    style = "green" if summary["failed"] == 0 else "bold red"
+    console.print(f"[{style}]{summary['passed']} passed, {summary['failed']} failed[/], "
+                  f"{summary['skipped']} skipped in {summary['seconds']} s -> {cfg.junit}")
+
+
 @app.command("build")
 @handle_errors
 def build(
-    out: Path = typer.Option(Path("reports/submission.pdf"), help="The PDF; its JSON twin is "
-                             "written beside it (.json)."),
-    junit: Path = typer.Option(Path("reports/junit.xml"), help="pytest JUnit XML of this "
-                               "commit (`make test` writes it)."),
+    params: Path = typer.Option(Path("params.yaml"), help="YAML file with the `package:` and "
+                                "`audit:` sections (optional: their defaults)."),
+    out: Path | None = typer.Option(None, help="The PDF (default: package.out); its JSON twin "
+                                    "is written beside it (.json)."),
+    junit: Path | None = typer.Option(None, help="pytest JUnit XML of this commit (default: "
+                                      "package.junit, written by `cds docs verify`)."),
     audit_export: Path | None = typer.Option(
-        None, help="A `cds audit export` directory: verified, and summarised in the pack."
+        None, help="A `cds audit export` directory to verify and summarise (default: the "
+        "configured audit database)."
     ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No summary line."),
 ) -> None:
     """The submission pack from this run's artifacts: intended use, classification, FMEA,
     verification and validation, red team, de-identification, lineage, model card, SOUP, audit
     trail, anomalies and labelling, with the hashes of every input. A missing input is an error
     that names it."""
-    from governance.pack.contents import gather
-    from governance.pack.render import render_pdf
+    from cds.config import load_section
+    from governance.pack.build import PackageConfig, audit_summary, build_pack
 
-    summary = None
-    if audit_export is not None:
-        from audit.export import verify_export
-
-        summary = verify_export(audit_export).summary()
-    contents = gather(Path("."), junit, summary)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(contents, indent=2) + "\n", encoding="utf-8")
-    render_pdf(contents, Path("."), out)
-    console.print(f"{out} and {out.with_suffix('.json')}: {len(contents['inputs'])} inputs, "
-                  f"{len(contents['fmea']['open_controls'])} open controls")
+    cfg = load_section(params, "package", PackageConfig, missing_ok=True)
+    out = out or cfg.out
+    audit = audit_summary(params, audit_export or cfg.audit_export)
+    contents = build_pack(Path("."), out, junit or cfg.junit, audit)
+    if not quiet:
+        console.print(f"{out} and {out.with_suffix('.json')}: {len(contents['inputs'])} inputs, "
+                      f"{len(contents['fmea']['open_controls'])} open controls")

@@ -18,12 +18,20 @@ from cds.guardrails.classifiers import LinearClassifier
 from cds.guardrails.embedding import TextEmbedder, sentences
 from cds.schemas import Verdict
 
-# Classic injection phrasing, checked deterministically beside the classifier.
+# Classic injection phrasing, checked deterministically beside the classifier. The last two
+# lines catch text that steers the assistant's own output ("in your response", "modify your
+# answer"): a note or a KB passage never addresses the reader's reply. On the benign texts of the
+# repo (KB documents, notes, MedQuAD questions and answers, PhysioNet nursing notes: 33,556) they
+# match none; they match 34 of BIPIA's 75 training attacks (docs/guardrails.md).
+_OUTPUT = r"(answer|response|reply|output)s?"
 INJECTION_PATTERN = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompt|rules|above|previous)\b"
     r"|\b(you are now|act as|pretend (to be|you are)|role[- ]?play as)\b"
     r"|\b(system prompt|developer mode|jailbreak)\b"
-    r"|^\s*(system|assistant)\s*:",
+    r"|^\s*(system|assistant)\s*:"
+    rf"|\b(in|into|to|within|throughout|from) your {_OUTPUT}\b"
+    rf"|\b(modify|change|rewrite|alter|adjust|end|begin|start|conclude|format|update|make|keep"
+    rf"|craft|frame|structure|tailor) your {_OUTPUT}\b",
     re.IGNORECASE | re.MULTILINE,
 )
 FIRST_PERSON = re.compile(r"\b(i|me|my|myself|mine|i'm|im|i've|ive|i'd|id|i'll)\b", re.IGNORECASE)

@@ -11,7 +11,7 @@ from typing import Any
 
 from cds.schemas import DISCLAIMER
 from governance.classification import classify, load_intended_use
-from governance.fmea import ArtifactError, Outcomes, read_junit, run_fmea, test_status
+from governance.fmea import ArtifactError, Outcomes, node_status, read_junit, run_fmea
 from governance.hazards import load_registry
 from governance.lineage import collect_lineage
 from governance.pack.architecture import package_graph
@@ -53,6 +53,9 @@ def gather(root: Path, junit: Path, audit_summary: dict | None = None,
         if not (root / rel).exists():
             raise ArtifactError(f"{rel}: missing (run `dvc repro`): the submission pack needs it")
     outcomes = read_junit(junit)
+    # The `verify` stage records what it selected and excluded beside its JUnit XML.
+    scope_file = junit.parent / "verification.json"
+    scope = json.loads(scope_file.read_text(encoding="utf-8")) if scope_file.exists() else None
     fmea = run_fmea(load_registry(registry) if registry else load_registry(), root, outcomes)
     use = load_intended_use()
     lineage = collect_lineage(root)
@@ -65,11 +68,12 @@ def gather(root: Path, junit: Path, audit_summary: dict | None = None,
         "git_commit": lineage.git_commit,
         "git_dirty": lineage.git_dirty,
         "inputs": {str(rel): _sha256(root / rel) for rel in [*ARTIFACTS.values(),
-                                                             *PLOTS.values(), junit]},
+                                                             *PLOTS.values(), junit]}
+        | ({str(scope_file): _sha256(scope_file)} if scope else {}),
         "intended_use": use.model_dump(mode="json"),
         "classification": classify(use, fmea),
         "fmea": fmea,
-        "verification": tests,
+        "verification": tests | {"scope": scope},
         "evaluation": {k: m[k] for k in ("set", "n", "top1", "top5", "ece",
                                          "schema_valid_rate", "phi_leaks")}
         | {"pipeline": {k: v for k, v in m["pipeline"].items() if k != "calibration"},
@@ -121,7 +125,7 @@ def traceability(outcomes: Outcomes, fmea: dict) -> dict:
     status = {c["id"]: c["status"] for c in fmea["controls"]}
     rows = []
     for r in data["requirements"]:
-        tests = {t: test_status(t, outcomes) for t in r["tests"]}
+        tests = {t: node_status(t, outcomes) for t in r["tests"]}
         result = "passed" if all(v == "passed" for v in tests.values()) else (
             "failed" if "failed" in tests.values() else "not run")
         rows.append({**r, "results": tests, "result": result})

@@ -74,6 +74,14 @@ def _image(path: Path, width: float = WIDTH) -> Image:
     return img
 
 
+def scope_text(scope: dict) -> str:
+    excluded = ", ".join(scope["excluded"]) or "none"
+    return (f" ({len(scope['selected'])} selections; excluded: {excluded}), at commit "
+            f"{(scope['git_commit'] or 'unknown')[:12]}"
+            + (" with uncommitted source changes" if scope["git_dirty"] else "")
+            + f", in {scope['seconds']} s")
+
+
 def render_pdf(c: dict, root: Path, out: Path) -> None:
     from governance.pack.contents import PLOTS
 
@@ -142,6 +150,9 @@ def render_pdf(c: dict, root: Path, out: Path) -> None:
     story += [PageBreak(), _p(SECTIONS[3], h2),
               _p(f"Automated tests of this commit: {v['passed']} passed, {len(v['failed'])} "
                  f"failed, {v['skipped']} skipped (of {v['tests']})."),
+              _p("Run by the `verify` stage: the tests the risk controls and requirements cite"
+                 f"{scope_text(v['scope'])}." if v["scope"] else
+                 "Scope not recorded (a JUnit XML given by hand)."),
               _p(f"Clinical performance on {e['set']} (n = {e['n']}), 95% bootstrap CIs:"),
               _table(["run", "top-1", "top-5", "MRR", "DDF1"], [
                   [name, _ci(r["top1"]), _ci(r["top5"]), _ci(r["mrr"]), _ci(r["ddf1"])]
@@ -204,8 +215,9 @@ def render_pdf(c: dict, root: Path, out: Path) -> None:
 
     a = c["audit"]
     story += [_p(SECTIONS[9], h2), _p(
-        "No audit summary was given (cds docs build --audit-export DIR)." if a is None else
-        f"{a['events']} events, {a['checkpoints']} checkpoints, {a['signatures']} e-signatures; "
+        "No audit summary was given." if a is None else
+        f"Verified {a.get('source', 'audit trail')}: {a['events']} events, "
+        f"{a['checkpoints']} checkpoints, {a['signatures']} e-signatures; "
         f"verification {'intact' if a['ok'] else 'FAILED at seq ' + str(a['first_bad_seq'])}; "
         f"last checkpoint covers {a['sealed_events']} events, head {a['head_hash'][:16]}.")]
 

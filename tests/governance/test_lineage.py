@@ -36,6 +36,14 @@ def test_lineage_reads_lock_commit_and_packages(tmp_path: Path):
     assert lineage.stages["corpus"][0].md5 == "0123456789abcdef0123456789abcdef"
     assert lineage.packages["pydantic"]
 
+    # What `dvc repro` rewrites (dvc.lock, stage outputs) is not a source change; a code edit is.
+    (tmp_path / "dvc.lock").write_text(LOCK + "# rerun\n")
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "notes.jsonl").write_text("{}\n")
+    assert collect_lineage(tmp_path).git_dirty is False
+    (tmp_path / "code.py").write_text("x = 1\n")
+    assert collect_lineage(tmp_path).git_dirty is True
+
 
 def test_lineage_cli_prints_json(tmp_path: Path):
     (tmp_path / "dvc.lock").write_text(LOCK)

@@ -1,0 +1,51 @@
+"""The `package` stage: gather the run's artifacts, verify the audit trail, write the JSON twin
+and render the PDF."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PackageConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    out: Path = Path("reports/submission.pdf")
+    junit: Path = Field(Path("reports/verification/junit.xml"),
+                        description="pytest JUnit XML of this run (the `verify` stage)")
+    audit_export: Path | None = Field(
+        None, description="a `cds audit export` directory to verify and summarise; null: the "
+        "audit database configured in the `audit:` section")
+
+
+def audit_summary(params: Path, export_dir: Path | None) -> dict:
+    """The verification report of the audit trail, never the database URL (it may hold a
+    password)."""
+    if export_dir is not None:
+        from audit.export import verify_export
+
+        return verify_export(export_dir).summary() | {"source": f"export {export_dir}"}
+    from audit.signing import public_hex
+    from audit.verify import verify_log
+    from cds.audit_log import open_audit
+
+    log = open_audit(params, "cli:docs")
+    try:
+        report = verify_log(log, {public_hex(log.signing_key)})
+        dialect = log.engine.dialect.name
+    finally:
+        log.close()
+    return report.summary() | {"source": f"the configured {dialect} audit database"}
+
+
+def build_pack(root: Path, out: Path, junit: Path, audit: dict | None) -> dict:
+    from governance.pack.contents import gather
+    from governance.pack.render import render_pdf
+
+    contents = gather(root, junit, audit)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(contents, indent=2) + "\n", encoding="utf-8")
+    render_pdf(contents, root, out)
+    return contents
