@@ -26,7 +26,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/dvc repro
-	@echo "Outputs: data/ (notes, de-identified notes, KB, SFT/DPO data), artifacts/ (index, base model, adapters, guardrails, calibration), reports/ (metrics.json and eval plots, calibration, red team). Try: cds suggest NOTE_FILE; cds review list; cds audit verify."
+	@echo "Outputs: data/ (notes, de-identified notes, KB, SFT/DPO data), artifacts/ (index, base model, adapters, guardrails, calibration), reports/ (metrics.json and eval plots, calibration, red team, verification, submission.pdf). Try: cds suggest NOTE_FILE; cds review list; cds audit verify."
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --junitxml=reports/junit.xml

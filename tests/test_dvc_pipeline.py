@@ -23,7 +23,7 @@ def _run(cmd: list[str], cwd: Path) -> str:
         "CDS_DEID_KEY": "pipeline-test-key-0123456789",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
-    out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout + out.stderr
 

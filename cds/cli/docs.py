@@ -139,9 +139,10 @@ def build(
     from governance.pack.build import PackageConfig, audit_summary, build_pack
 
     cfg = load_section(params, "package", PackageConfig, missing_ok=True)
-    out = out or cfg.out
-    audit = audit_summary(params, audit_export or cfg.audit_export)
-    contents = build_pack(Path("."), out, junit or cfg.junit, audit)
+    cfg = cfg.model_copy(update={"out": out or cfg.out, "junit": junit or cfg.junit,
+                                 "audit_export": audit_export or cfg.audit_export})
+    out = cfg.out
+    contents = build_pack(cfg, Path("."), audit_summary(params, cfg.audit_export))
     if not quiet:
         console.print(f"{out} and {out.with_suffix('.json')}: {len(contents['inputs'])} inputs, "
                       f"{len(contents['fmea']['open_controls'])} open controls")

@@ -8,6 +8,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from governance.classification import INTENDED_USE
+from governance.hazards import REGISTRY
+from governance.verification import REQUIREMENTS
+
 
 class PackageConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -18,6 +22,10 @@ class PackageConfig(BaseModel):
     audit_export: Path | None = Field(
         None, description="a `cds audit export` directory to verify and summarise; null: the "
         "audit database configured in the `audit:` section")
+    # The project's own governance files (the installed package's copies by default).
+    registry: Path = REGISTRY
+    intended_use: Path = INTENDED_USE
+    requirements: Path = REQUIREMENTS
 
 
 def audit_summary(params: Path, export_dir: Path | None) -> dict:
@@ -40,11 +48,12 @@ def audit_summary(params: Path, export_dir: Path | None) -> dict:
     return report.summary() | {"source": f"the configured {dialect} audit database"}
 
 
-def build_pack(root: Path, out: Path, junit: Path, audit: dict | None) -> dict:
+def build_pack(cfg: PackageConfig, root: Path, audit: dict | None) -> dict:
     from governance.pack.contents import gather
     from governance.pack.render import render_pdf
 
-    contents = gather(root, junit, audit)
+    out = cfg.out
+    contents = gather(root, cfg.junit, audit, cfg.registry, cfg.intended_use, cfg.requirements)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(contents, indent=2) + "\n", encoding="utf-8")
     render_pdf(contents, root, out)

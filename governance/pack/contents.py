@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from cds.schemas import DISCLAIMER
-from governance.classification import classify, load_intended_use
+from governance.classification import INTENDED_USE, classify, load_intended_use
 from governance.fmea import ArtifactError, Outcomes, node_status, read_junit, run_fmea
-from governance.hazards import load_registry
+from governance.hazards import REGISTRY, load_registry
 from governance.lineage import collect_lineage
 from governance.pack.architecture import package_graph
 from governance.sbom import build_sbom
+from governance.verification import REQUIREMENTS
 
 ARTIFACTS = {
     "metrics": Path("reports/metrics.json"),
@@ -47,7 +48,8 @@ def _load(root: Path, rel: Path) -> Any:
 
 
 def gather(root: Path, junit: Path, audit_summary: dict | None = None,
-           registry: Path | None = None) -> dict:
+           registry: Path = REGISTRY, intended_use: Path = INTENDED_USE,
+           requirements: Path = REQUIREMENTS) -> dict:
     data = {name: _load(root, rel) for name, rel in ARTIFACTS.items()}
     for rel in PLOTS.values():
         if not (root / rel).exists():
@@ -56,10 +58,11 @@ def gather(root: Path, junit: Path, audit_summary: dict | None = None,
     # The `verify` stage records what it selected and excluded beside its JUnit XML.
     scope_file = junit.parent / "verification.json"
     scope = json.loads(scope_file.read_text(encoding="utf-8")) if scope_file.exists() else None
-    fmea = run_fmea(load_registry(registry) if registry else load_registry(), root, outcomes)
-    use = load_intended_use()
+    fmea = run_fmea(load_registry(registry), root, outcomes)
+    use = load_intended_use(intended_use)
     lineage = collect_lineage(root)
     tests = _test_summary(outcomes)
+    trace = traceability(outcomes, fmea, requirements)
     m = data["metrics"]
     dpo = data["training_dpo"]
     return {
@@ -104,24 +107,25 @@ def gather(root: Path, junit: Path, audit_summary: dict | None = None,
         "audit": audit_summary,
         "anomalies": {
             "failed_tests": tests["failed"],
+            "unverified_requirements": [f"{r['id']} ({r['result']})"
+                                        for r in trace["requirements"] if r["result"] != "passed"],
             "open_controls": fmea["open_controls"],
             "unacceptable_after_controls": fmea["unacceptable_after"],
         },
         "architecture": package_graph(Path(__file__).resolve().parents[2]),
-        "traceability": traceability(outcomes, fmea),
+        "traceability": trace,
         "change_control_plan": change_control_plan(m, data["redteam"]),
         "labelling": DISCLAIMER,
     }
 
 
-REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements.yaml"
-
-
-def traceability(outcomes: Outcomes, fmea: dict) -> dict:
+def traceability(outcomes: Outcomes, fmea: dict, requirements: Path = REQUIREMENTS) -> dict:
     """Requirement -> design -> tests -> result; threats -> controls -> status."""
     import yaml
 
-    data = yaml.safe_load(REQUIREMENTS.read_text(encoding="utf-8"))
+    if not requirements.exists():
+        raise ArtifactError(f"{requirements}: missing: the traceability matrix needs it")
+    data = yaml.safe_load(requirements.read_text(encoding="utf-8"))
     status = {c["id"]: c["status"] for c in fmea["controls"]}
     rows = []
     for r in data["requirements"]:

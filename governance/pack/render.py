@@ -153,11 +153,13 @@ def render_pdf(c: dict, root: Path, out: Path) -> None:
               _p("Run by the `verify` stage: the tests the risk controls and requirements cite"
                  f"{scope_text(v['scope'])}." if v["scope"] else
                  "Scope not recorded (a JUnit XML given by hand)."),
+              Spacer(1, 6),
               _p(f"Clinical performance on {e['set']} (n = {e['n']}), 95% bootstrap CIs:"),
+              Spacer(1, 2),
               _table(["run", "top-1", "top-5", "MRR", "DDF1"], [
                   [name, _ci(r["top1"]), _ci(r["top5"]), _ci(r["mrr"]), _ci(r["ddf1"])]
                   for name, r in {"pipeline": p, **e["baselines"]}.items()]),
-              Spacer(1, 4),
+              Spacer(1, 8),
               _table(["measure", "value"], [
                   ["schema-valid rate", _ci(p["schema_valid_rate"])],
                   ["citation existence / support", f"{_ci(p['citation_existence_rate'])} / "
@@ -203,7 +205,8 @@ def render_pdf(c: dict, root: Path, out: Path) -> None:
         ["limitations", "; ".join(mc["limitations"])],
     ], [0.25, 0.75]), Spacer(1, 4), _table(["subgroup", "n", "top-1", "top-5"], [
         [f"{kind} {name}", g["n"], _ci(g["top1"]), _ci(g["top5"])]
-        for kind, groups in mc["subgroups"].items() for name, g in groups.items()])]
+        for kind, groups in mc["subgroups"].items() for name, g in groups.items()],
+        [0.3, 0.1, 0.3, 0.3])]
 
     key = set(lin["packages"])
     story += [PageBreak(), _p(SECTIONS[8], h2),
@@ -224,6 +227,8 @@ def render_pdf(c: dict, root: Path, out: Path) -> None:
     an = c["anomalies"]
     story += [_p(SECTIONS[10], h2), _table(["kind", "items"], [
         ["failed tests", ", ".join(an["failed_tests"]) or "none"],
+        ["requirements not verified by this run's tests",
+         ", ".join(an["unverified_requirements"]) or "none"],
         ["open risk controls", ", ".join(an["open_controls"]) or "none"],
         ["risks unacceptable after controls",
          ", ".join(an["unacceptable_after_controls"]) or "none"],

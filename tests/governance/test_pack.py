@@ -78,6 +78,7 @@ def test_pack_has_every_section_with_data_and_renders(run_root, tmp_path):
     assert f"{metrics['pipeline']['top1']['value']:.3f}" in text  # the evaluation table
     assert "HZ-CRISIS" in text and "CT-INJECTION" in text  # FMEA and controls tables
     assert "tests.audit.test_log::test_broken" in text  # anomalies list the failed test
+    assert "requirements not verified" in text
     assert all(img.std() > 5 for img in images)  # no blank page
     assert len(contents["inputs"]) == len(ARTIFACTS) + len(PLOTS) + 1
     arch = contents["architecture"]  # generated from the source tree
@@ -123,6 +124,8 @@ def test_requirements_trace_to_existing_tests_and_results(run_root):
     by_id = {r["id"]: r for r in reqs}
     assert by_id["REQ-CRISIS"]["result"] == "passed"
     assert by_id["REQ-SCHEMA"]["result"] == "not run"
+    assert "REQ-SCHEMA (not run)" in contents["anomalies"]["unverified_requirements"]
+    assert "REQ-CRISIS (passed)" not in contents["anomalies"]["unverified_requirements"]
     threats = contents["traceability"]["threats"]
     assert any("injection" in t["threat"].lower() for t in threats)
     plan = contents["change_control_plan"]["acceptance"]
