@@ -72,7 +72,8 @@ def gather(root: Path, junit: Path, audit_summary: dict | None = None,
         "git_dirty": lineage.git_dirty,
         "inputs": {str(rel): _sha256(root / rel) for rel in [*ARTIFACTS.values(),
                                                              *PLOTS.values(), junit]}
-        | ({str(scope_file): _sha256(scope_file)} if scope else {}),
+        | ({str(scope_file): _sha256(scope_file)} if scope else {})
+        | {str(path): _sha256(path) for path in (registry, intended_use, requirements)},
         "intended_use": use.model_dump(mode="json"),
         "classification": classify(use, fmea),
         "fmea": fmea,

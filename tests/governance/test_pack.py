@@ -80,7 +80,8 @@ def test_pack_has_every_section_with_data_and_renders(run_root, tmp_path):
     assert "tests.audit.test_log::test_broken" in text  # anomalies list the failed test
     assert "requirements not verified" in text
     assert all(img.std() > 5 for img in images)  # no blank page
-    assert len(contents["inputs"]) == len(ARTIFACTS) + len(PLOTS) + 1
+    # every artifact, every plot, the JUnit XML and the three governance files
+    assert len(contents["inputs"]) == len(ARTIFACTS) + len(PLOTS) + 1 + 3
     arch = contents["architecture"]  # generated from the source tree
     assert ["cds", "audit"] in map(list, arch["imports"])
     assert not [e for e in arch["imports"] if e[0] == "audit"]  # audit imports none of them
