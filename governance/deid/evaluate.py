@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from governance.deid.engine import Detection
 from governance.deid.errors import DeidError
-from governance.deid.labels import map_label
+from governance.deid.labels import PRESIDIO_RESEARCH, map_label
 
 _TOKEN = re.compile(r"\w+")
 
@@ -76,10 +76,17 @@ def _scores(tp: int, fn: int, fp: int) -> Scores:
     return Scores(recall=recall, precision=precision, f2=f2, tp=tp, fn=fn, fp=fp)
 
 
-def _span(label: str, start: int, end: int, text_len: int, where: str) -> GoldSpan:
+def _span(
+    label: str,
+    start: int,
+    end: int,
+    text_len: int,
+    where: str,
+    scheme: dict[str, str | None] | None = None,
+) -> GoldSpan:
     if not (0 <= start < end <= text_len):
         raise DeidError(f"{where}: span {start}-{end} outside the text")
-    return GoldSpan(start, end, label, map_label(label))
+    return GoldSpan(start, end, label, map_label(label, scheme))
 
 
 def load_labelled(path: Path) -> list[LabelledText]:
@@ -117,7 +124,12 @@ def load_labelled(path: Path) -> list[LabelledText]:
                 text = rec["full_text"]
                 spans = [
                     _span(
-                        s["entity_type"], s["start_position"], s["end_position"], len(text), where
+                        s["entity_type"],
+                        s["start_position"],
+                        s["end_position"],
+                        len(text),
+                        where,
+                        PRESIDIO_RESEARCH,
                     )
                     for s in rec["spans"]
                 ]
@@ -209,8 +221,13 @@ def evaluate(
 def presidio_default_detect_batch() -> Callable[[list[str]], list[list[Detection]]]:
     """presidio's default recognizers and spaCy NER (with the same offline spaCy package, as
     the default en_core_web_lg cannot be downloaded here): the baseline we compare against."""
+    import tldextract
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+    # presidio's EmailRecognizer calls `tldextract.extract`, which downloads the public suffix
+    # list on first use; the extractor below uses the snapshot shipped in the package instead.
+    tldextract.extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
     from governance.deid.engine import SPACY_PACKAGE, OfflineSpacyNlpEngine
 

@@ -61,9 +61,11 @@ OURS = {
 }
 
 
-def map_label(label: str) -> str | None:
-    """Our type for any known source label; unknown labels are scored as OTHER_ID."""
-    for table in (OURS, PHYSIONET, PRESIDIO_RESEARCH):
+def map_label(label: str, scheme: dict[str, str | None] | None = None) -> str | None:
+    """Our type for a source label, looked up first in the corpus's own `scheme` (presidio's
+    "AGE" is any age, ours only over 89); unknown labels are scored as OTHER_ID."""
+    tables = (OURS, PHYSIONET, PRESIDIO_RESEARCH)
+    for table in (scheme, *tables) if scheme is not None else tables:
         if label in table:
             return table[label]
     return "OTHER_ID"

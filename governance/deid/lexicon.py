@@ -47,6 +47,7 @@ CLINICAL_SHORTHAND = words(
     "tol sat sats resp neuro endo fem rca lad lcx ica mca sob doe pnd cp pt pts "
     "hickman swan ganz"
 )
+CLINICAL_VOCABULARY = frozenset(WARD_WORDS) | frozenset(CLINICAL_SHORTHAND)
 # Given names that are also everyday English words: a name only with a cue ("daughter Hope").
 ENGLISH_WORD_NAMES: frozenset[str] = frozenset(
     words(
@@ -118,6 +119,11 @@ def first_names() -> frozenset[str]:
 @lru_cache(maxsize=1)
 def last_names() -> frozenset[str]:
     return _faker_names("last_names", LAST_NAME_LOCALES)
+
+
+def is_name(word: str) -> bool:
+    """A given name or surname of the gazetteer (lower-case `word`)."""
+    return word in first_names() or word in last_names()
 
 
 def main() -> None:

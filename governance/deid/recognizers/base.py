@@ -15,6 +15,9 @@ from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer
 from spacy.lang.en.stop_words import STOP_WORDS
 
 RECOGNIZERS: dict[str, type[EntityRecognizer]] = {}
+# A score at or above this means a cue (title, relation, role label, credential, named
+# facility) found the span: the engine keeps it even when its words are ordinary.
+STRONG_CUE_SCORE = 0.6
 R = TypeVar("R", bound=type[EntityRecognizer])
 
 # Words that follow "wife", "per", "Dr" etc. without being names ("wife at bedside").
@@ -104,6 +107,15 @@ NOT_A_NAME = frozenset(STOP_WORDS) | {
     "constantly",
     "currently",
     "recently",
+    # care-team roles and plans written like names ("per Resident", "Await PT eval")
+    "resident",
+    "attending",
+    "fellow",
+    "intern",
+    "housestaff",
+    "covering",
+    "await",
+    "awaiting",
 }
 
 

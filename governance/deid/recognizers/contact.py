@@ -15,7 +15,9 @@ class PhoneNumberRecognizer(ClinicalPatternRecognizer):
     ENTITY = "PHONE"
     PATTERNS = [
         Pattern("NANP", rf"(?<![\d\-])(?<!fax\W{{0,4}}){_NANP}(?![\d\-])", 0.8),
-        Pattern("10 digits", r"(?<![\d\-])\(?\d{3}\)?\d{3}[\-\s]?\d{4}\)?(?![\d\-])", 0.5),
+        Pattern(
+            "10 digits", r"(?<![\d\-])\(?\d{3}\)?[ \t\-.]?\d{3}[ \t\-.]?\d{4}\)?(?![\d\-])", 0.5
+        ),
         Pattern("7 digits", r"(?<![\d\-/.])\d{3}[\-\s.]\d{4}(?![\d\-/.])", 0.5),
         Pattern(
             "number after a contact word",

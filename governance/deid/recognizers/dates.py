@@ -16,6 +16,13 @@ _ORD = r"(?:st|nd|rd|th)?"
 _NOT_A_SCORE = (
     r"(?<!\b(?:pain|intensity|scale|score|severity|rated?|rates|level|swelling|itching|onset|"
     r"sudden|pinpoint|diffuse|strength|power|murmur|grade)\b[^\n]{0,25})"
+    # ventilator settings ("PS 12/5", "CPAP 5/10") and fluids ("D5 1/2 NS")
+    r"(?<!\b(?:ps|psv|peep|cpap|bipap|simv|imv|ac|vent|ventilator|ips|d5|d5w)[ \t:]*)"
+)
+# Not a date when a fraction or setting follows ("1/2 NS", "1/3 up", "10/5/40%").
+_NOT_AN_AMOUNT = (
+    r"(?![ \t]*(?:%|ns\b|amp\b|strength\b|up\b|way\b|tab|bilat|of\b|hours?\b|hrs?\b|"
+    r"l\b|lpm\b|liters?\b|mg\b|mcg\b|units?\b|cc\b|ml\b|x\b|times\b|days?\b|min\b))"
 )
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"  # "sat", "sun" are not dates
 
@@ -27,14 +34,20 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
         # One separator throughout, and no decimal or ratio around it ("CO/CI 5.8/2.71").
         Pattern(
             "m/d/y",
-            rf"(?<![\d.]|\d[/.])\b{_MON_NUM}([/\-.]){_DAY}\1(?:19|20)?\d{{2}}\b(?![/.]?\d)",
+            rf"(?<![\d.]|\d[/.])\b{_MON_NUM}([/\-.]){_DAY}\1(?:19|20)?\d{{2}}\b(?![/.]?\d)"
+            rf"{_NOT_AN_AMOUNT}",
             0.9,
         ),
-        Pattern("m/d", rf"{_NOT_A_SCORE}(?<![\d/.])\b{_MON_NUM}/{_DAY}\b(?![/\d]|\.\d)", 0.6),
+        Pattern(
+            "m/d",
+            rf"{_NOT_A_SCORE}(?<![\d/.]|\b\d[ \t])\b{_MON_NUM}/{_DAY}\b(?![/\d]|\.\d)"
+            rf"{_NOT_AN_AMOUNT}",
+            0.6,
+        ),
         Pattern("two dates m/d/m/d", rf"\b{_MON_NUM}/{_DAY}/{_MON_NUM}/{_DAY}\b(?![/\d])", 0.6),
         Pattern(
             "m-d after on",
-            rf"(?<=\b(?:on|since|until|from)\s+){_MON_NUM}-{_DAY}\b(?![-\d])",
+            rf"(?<=\b(?:on|since|until|from)\s+){_MON_NUM}-{_DAY}\b(?![-\d]){_NOT_AN_AMOUNT}",
             0.5,
         ),
         Pattern(
@@ -52,10 +65,14 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
         ),
         Pattern(
             "d month y",
-            rf"\b{_DAY}{_ORD}(?:\s+of)?\s+{_MONTH}\.?(?:,?\s+(?:19|20)\d{{2}})?\b",
+            rf"\b{_DAY}{_ORD}(?:\s+of)?\s+{_MONTH}\.?(?:,?\s+(?:19|20)\d{{2}})?\b"
+            r"(?![ \t]*(?:from|to|by|with|->)\b)",  # "O2 dec from 4 to 2": decreased
             0.85,
         ),
         Pattern("month y", rf"\b{_MONTH}\.?\s+(?:of\s+)?(?:19|20)\d{{2}}\b", 0.7),
+        # A two-digit year with an apostrophe ("'09 PTCA", "AAA repair in 14'"): PhysioNet
+        # and most de-id guidelines treat it as a date element, not a bare four-digit year.
+        Pattern("apostrophe year", r"(?<![\w'])'\d{2}\b(?!')|(?<=\s)\d{2}'(?![\w'])", 0.5),
         Pattern("weekday", rf"\b(?:(?:last|next|this|on|since|until|by)\s+)?{_WEEKDAY}\b", 0.5),
         Pattern(
             "holiday",
@@ -64,7 +81,10 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
             0.5,
         ),
         Pattern(
-            "day ordinal", rf"(?<=\b(?:on|the|since)\s+(?:the\s+)?){_DAY}(?:st|nd|rd|th)\b", 0.5
+            "day ordinal",
+            rf"(?<=\b(?:on|the|since)\s+(?:the\s+)?){_DAY}(?:st|nd|rd|th)\b"
+            r"(?=[ \t]*(?:[,.;:)\n]|$|of\b|at\b|and\b|in\b|when\b))",  # not "the 4th ventricle"
+            0.5,
         ),
     ]
     CONTEXT = ["date", "dob", "born", "admitted", "discharged", "seen", "on", "since"]

@@ -36,6 +36,26 @@ _FACILITY = (
     r"health clinic|family health clinic|memorial hospital|general hospital|community hospital)"
 )
 _CAPS = r"(?-i:[A-Z][A-Za-z'.\-]+)"
+_TITLE_CASE = r"(?-i:[A-Z][a-z][A-Za-z'.\-]*)"  # "Calvert", not "CALVERT" in an ALL-CAPS note
+# A word of a place name, in any case, that is not a function word ("Holy Cross with fever").
+_FUNCTION = (
+    r"(?:and|or|with|for|to|at|on|in|of|the|a|an|this|that|today|tonight|tomorrow|yesterday|"
+    r"when|if|after|before|via|by|w|s/p|per|until|once|as|so|but|then|now|am|pm|hosp|er|ed)"
+)
+_PLACE_WORD = rf"(?!{_FUNCTION}\b)[A-Za-z][A-Za-z'\-]+"
+# Verbs of going to, coming from or being treated at a place.
+_MOVEMENT = (
+    r"(?:went|go|goes|going|gone|return|returns|returned|returning|transfer|transferred|"
+    r"transfered|transferring|transported|sent|admitted|discharged|presented|presenting|"
+    r"followed|seen|treated|transplant|transplanted|flown|flighted|taken|brought|came|come|"
+    r"coming|arrived|moved|c/o)"
+)
+
+
+# A word of a facility's name: capitalised, and not "TRANSFER FROM" in an ALL-CAPS note.
+_FACILITY_NAME_WORD = (
+    rf"\b(?-i:(?=[A-Z]))(?!(?i:{_FUNCTION}|{_MOVEMENT}|yo|male|female|man|woman)\b){_CAPS}"
+)
 
 
 @register
@@ -75,7 +95,7 @@ class CityStateZipRecognizer(ClinicalPatternRecognizer):
         Pattern(
             "town after lives in",
             rf"(?<=\b(?:lives in|resides in|from|moved to|native of|home in)\s+)"
-            rf"{_CAPS}(?:\s+{_CAPS})?",
+            rf"{_TITLE_CASE}(?:\s+{_TITLE_CASE})?",
             0.4,
         ),
         # Any case (ALL-CAPS and lower-case notes); ordinary words are dropped by the engine.
@@ -97,7 +117,14 @@ class FacilityRecognizer(ClinicalPatternRecognizer):
     PATTERNS = [
         Pattern(
             "named facility",
-            rf"(?:(?:st\.?|saint)\s+)?{_CAPS}(?:\s+{_CAPS}){{0,3}}\s+{_FACILITY}\b",
+            rf"(?:(?:st\.?|saint)\s+)?{_FACILITY_NAME_WORD}(?:\s+{_FACILITY_NAME_WORD}){{0,3}}"
+            rf"\s+{_FACILITY}\b",
+            0.8,
+        ),
+        # "HARFORD MEMORIAL", "North Campus": the last word belongs to the name.
+        Pattern(
+            "name + memorial or campus",
+            rf"{_FACILITY_NAME_WORD}(?:\s+{_FACILITY_NAME_WORD}){{0,2}}\s+(?:memorial|campus)\b",
             0.8,
         ),
         Pattern(
@@ -108,13 +135,29 @@ class FacilityRecognizer(ClinicalPatternRecognizer):
         Pattern(
             "ward or building + number",
             r"(?<=\b(?:transfer(?:red|ed)?|trans|go|back|sent|moved|admitted|return(?:ed)?|c/o)"
-            r"\s+(?:to|from)\s+(?:the\s+)?)[A-Za-z][A-Za-z'\-]+(?=[ \t]*\d)",
+            r"\s+(?:(?:to|from)\s+)?(?:the\s+)?)[A-Za-z][A-Za-z'\-]+(?=[ \t]*\d)",
             0.5,
+        ),
+        # Any case (ALL-CAPS and lower-case notes): "WENT TO HOLY CROSS", "back to holy cross",
+        # "returned to new haven". Weak: ordinary words ("went to the bathroom") are dropped.
+        Pattern(
+            "place after a movement verb (any case)",
+            # (cheap checks first: a word start after a space, then the cue)
+            rf"\b(?=[A-Za-z])(?<=\s)(?<=\b{_MOVEMENT}\s+(?:(?:back|home|today|tonight|tomorrow)\s+)?"
+            rf"(?:to|at|from|in|@)\s+(?:the\s+)?(?:\d{{1,4}}[ \t]+)?)"
+            rf"(?:(?-i:[A-Z])\.?[ \t]+)?{_PLACE_WORD}(?:[ \t]+{_PLACE_WORD}){{0,2}}",
+            0.45,
+        ),
+        # "St Mary's", "ST. JOSEPH'S": a saint's name is a hospital, church or town.
+        Pattern(
+            "saint + name",
+            r"(?-i:\b(?:St|ST|Saint|SAINT)\.?[ \t]+[A-Z][a-z]+(?:'s)?)",
+            0.6,
         ),
         Pattern(
             "transfer from/to named place",
             rf"(?<=\b(?:transferred|transfer|transported|sent|admitted|discharged|came|seen|"
-            rf"returned)\s+(?:from|to|at)\s+(?:the\s+)?){_CAPS}(?:\s+{_CAPS}){{0,2}}",
+            rf"returned)\s+(?:from|to|at)\s+(?:the\s+)?){_TITLE_CASE}(?:\s+{_TITLE_CASE}){{0,2}}",
             0.5,
         ),
     ]
@@ -128,7 +171,15 @@ class FacilityAcronymRecognizer(ClinicalPatternRecognizer):
 
     ENTITY = "LOCATION"
     CASE_SENSITIVE = True
-    PATTERNS = [Pattern("facility acronym", r"\b(?:[A-Z]{1,4}MC|[A-Z]{0,3}GH|VAMC|VAH)\b", 0.55)]
+    PATTERNS = [
+        Pattern("facility acronym", r"\b(?:[A-Z]{1,4}MC|[A-Z]{0,3}GH|VAMC|VAH)\b", 0.55),
+        # Lower-case notes ("followed at gh", "enroute to gh er"): only after a preposition.
+        Pattern(
+            "facility acronym after a preposition",
+            r"(?i:(?<=\b(?:at|to|from|@)\s+)(?:[a-z]{0,3}gh|[a-z]{1,4}mc|vamc|vah)\b)",
+            0.55,
+        ),
+    ]
     CONTEXT = ["transferred", "admitted", "at", "to"]
 
     def invalidate_result(self, pattern_text: str) -> bool | None:

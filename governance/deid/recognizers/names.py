@@ -11,11 +11,22 @@ import regex
 from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
 
 from governance.deid import lexicon
-from governance.deid.recognizers.base import NOT_A_NAME, ClinicalPatternRecognizer, register
+from governance.deid.recognizers.base import (
+    NOT_A_NAME,
+    STRONG_CUE_SCORE,
+    ClinicalPatternRecognizer,
+    register,
+)
 
 _WORD = r"[A-Za-z][A-Za-z'\-]+"
 _CAP = r"(?-i:[A-Z][a-z][A-Za-z'\-]*)"  # Capitalised, not ALL-CAPS prose
-_TITLES = r"(?:dr|doctor|drs|(?-i:Mr|Mrs|Ms|Miss|Mx|Prof|Rev|MR|MRS))"  # "MS" = mental status
+# Titles, and clergy who visit ("Rabbi Klein"); "MS" is mental status, "mr" mitral regurgitation.
+_TITLES = r"(?:dr|doctor|prof|rabbi|chaplain|reverend|pastor|mrs|(?-i:Mr|Ms|Miss|Mx|Rev|MR|mr\.))"
+# "Dr. Price", "DR.GOLINI", "Dr B Muse", "DR. L. RUUSKA": an optional initial after the title.
+_AFTER_TITLE = r"(?:\.\s{0,3}|\s{1,3})"
+_INITIAL = r"(?:(?-i:[A-Z])\.?[ \t]+)?"
+# Cheap checks before a costly look-behind: a word starts here, after a space or a dot.
+_WORD_START = r"\b(?=[A-Za-z])(?<=[\s.])"
 _RELATIONS = (
     r"(?:wife|husband|spouse|son|daughter|sister|brother|mother|father|mom|dad|mum|friend|"
     r"niece|nephew|aunt|uncle|grandson|granddaughter|grandmother|grandfather|fiance|fiancee|"
@@ -29,14 +40,33 @@ _ROLES = (
     r"next of kin|signed by|electronically signed by|dictated by|cosigned by|seen and examined by|"
     r"seen by|referred by|referring physician|cc)"
 )
-_CREDENTIALS = r"(?-i:(?:RN|MD|DO|NP|PA|PA-C|RRT|PT|OT|SW|MSW|LICSW|LPN|CNA|PharmD|RD|FACP|PhD))"
+_CREDENTIALS = r"(?-i:(?:RN|MD|NP|PA-C|RRT|MSW|LICSW|LPN|CNA|PharmD|RD|FACP|PhD))"
+# Credentials that are also clinical words ("Continue PT", "Hemodynamics PA"): weak cue.
+_AMBIGUOUS_CREDENTIALS = r"(?-i:(?:DO|PA|PT|OT|SW))"
 
 
 @register
 class NameRecognizer(ClinicalPatternRecognizer):
     ENTITY = "NAME"
     PATTERNS = [
-        Pattern("title + name", rf"(?<=\b{_TITLES}\.?\s{{1,3}}){_WORD}(?:[ \t]+{_CAP})?", 0.85),
+        Pattern(
+            "title + name",
+            rf"{_WORD_START}(?<=\b{_TITLES}{_AFTER_TITLE}){_INITIAL}{_WORD}(?:[ \t]+{_CAP})?",
+            0.85,
+        ),
+        # "Drs Ferullo and Saeed", "DRS JOSEPH AND ROBBINSON": every name of the list.
+        Pattern(
+            "names after drs",
+            rf"{_WORD_START}(?<=\bdrs{_AFTER_TITLE}(?:{_WORD}\s*(?:,|and|&)\s*){{0,3}}){_WORD}",
+            0.85,
+        ),
+        # Nurse practitioners and nurses named by their role: "NP CAROL", "per RN Jen".
+        Pattern(
+            "role + name", rf"{_WORD_START}(?<=\b(?-i:NP|RN|Np|np|rn)\s+){_INITIAL}{_WORD}", 0.6
+        ),
+        # "MS SANTANGELO": weak, as "MS" is also mental status ("MS CHANGES" is dropped as
+        # ordinary language by the engine).
+        Pattern("MS + name", rf"{_WORD_START}(?<=\b(?-i:MS)\.?\s+){_WORD}", 0.45),
         Pattern(
             "relation + name",
             rf"(?<=\b{_RELATIONS}(?:'s)?(?:\s*[,(:\-]\s*|\s+|\s+named\s+|\s+is\s+)){_WORD}"
@@ -50,6 +80,18 @@ class NameRecognizer(ClinicalPatternRecognizer):
         ),
         Pattern("name + credential", rf"{_CAP}(?:[ \t]+{_CAP})?(?=,?\s+{_CREDENTIALS}\b)", 0.7),
         Pattern(
+            "name + ambiguous credential",
+            rf"{_CAP}(?:[ \t]+{_CAP})?(?=,?\s+{_AMBIGUOUS_CREDENTIALS}\b)",
+            0.45,
+        ),
+        # ALL-CAPS and lower-case notes ("MURIELE WILLIAM RN", "florencia cooke np"): weak, so
+        # words that are all ordinary ("NIGHT RN", "covering np") are dropped by the engine.
+        Pattern(
+            "any-case name + credential",
+            rf"\b{_WORD}(?:[ \t]+{_WORD})?(?=,?[ \t]+(?:rn|np|md)\b)",
+            0.45,
+        ),
+        Pattern(
             "reporting verb + capitalised name",
             rf"(?<=\b(?:per|paged|called|spoke with|spoke to|seen by|notified|informed|"
             rf"discussed with|d/w|by)\s+){_CAP}(?:[ \t]+{_CAP})?(?=\s*(?:[,.;:)]|$|\s))",
@@ -60,7 +102,9 @@ class NameRecognizer(ClinicalPatternRecognizer):
     CONTEXT = ["dr", "doctor", "md", "rn", "wife", "husband", "daughter", "son", "name", "per"]
 
     def invalidate_result(self, pattern_text: str) -> bool | None:
-        first_word = pattern_text.split()[0].strip(".,")
+        # The first word that is not an initial ("B Muse" is judged by "Muse").
+        words = [w.strip(".,") for w in pattern_text.split()]
+        first_word = next((w for w in words if len(w) >= 2), "")
         first = first_word.lower()
         # "Ms. May" in a mixed-case note is a name ("May" is a stop word but also a given
         # name); "CC: Has a cough" is not ("Has" is no name).
@@ -73,8 +117,11 @@ class NameRecognizer(ClinicalPatternRecognizer):
 class GazetteerNameRecognizer(EntityRecognizer):
     """Names with no cue around them ("HOUSE STAFF mary souza AWARE", "SUSAN"): a given name
     from the gazetteer (`lexicon.first_names`) that is not an ordinary word, plus up to two
-    following name-like words; or an initial followed by a known surname ("J SMITH").
-    Case-blind, so it works on ALL-CAPS and all-lower-case notes where NER does not."""
+    following name-like words ("KAREN ANN YANULIS": words of the gazetteer count even when
+    ordinary); or an initial followed by a known surname ("J SMITH"). Case-blind, so it works
+    on ALL-CAPS and all-lower-case notes where NER does not. In a mostly lower-case note, a
+    capitalised given name inside a sentence ("supportive to pt, John.") is a name even when
+    it is also an ordinary word, unless it is an everyday English word ("Hope")."""
 
     ENTITY = "NAME"
     _TOKEN = regex.compile(r"[A-Za-z][A-Za-z'\-]*")
@@ -93,8 +140,34 @@ class GazetteerNameRecognizer(EntityRecognizer):
         w = word.lower().strip("'-")
         return len(w) >= 2 and w not in self.common and w not in NOT_A_NAME
 
+    def _continues_name(self, word: str) -> bool:
+        w = word.lower().strip("'-")
+        gazetteer = (w in self.first or w in self.last) and w not in lexicon.ENGLISH_WORD_NAMES
+        return self._name_like(word) or (gazetteer and w not in NOT_A_NAME)
+
+    def _capitalised_name(self, text: str, token: regex.Match, mixed_case: bool) -> bool:
+        word = token.group()
+        w = word.lower()
+        if not (mixed_case and len(w) >= 3 and w in self.first):
+            return False
+        before = text[max(0, token.start() - 10) : token.start()].rstrip(" \t\"'(")
+        inside_a_sentence = bool(before) and before[-1] not in ".!?:;\n-*#>"
+        return (
+            inside_a_sentence
+            and word[0].isupper()
+            and word[1:].islower()
+            and w not in lexicon.ENGLISH_WORD_NAMES
+            and w not in lexicon.CLINICAL_VOCABULARY  # "Aline placed" is an arterial line
+            and w not in NOT_A_NAME
+            and not regex.match(
+                r"'s\s+(?:disease|syndrome|sign|test|criteria)", text[token.end() :]
+            )
+        )
+
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
         tokens = list(self._TOKEN.finditer(text))
+        letters = [c for c in text if c.isalpha()]
+        mixed_case = sum(c.islower() for c in letters) > 0.7 * len(letters)
         results = []
         i = 0
         while i < len(tokens):
@@ -102,6 +175,8 @@ class GazetteerNameRecognizer(EntityRecognizer):
             start = None
             if len(word) >= 3 and word in self.first and self._name_like(word):
                 start, score = i, 0.5
+            elif self._capitalised_name(text, tokens[i], mixed_case):
+                start, score = i, STRONG_CUE_SCORE
             elif (
                 len(word) == 1
                 and i + 1 < len(tokens)
@@ -119,10 +194,10 @@ class GazetteerNameRecognizer(EntityRecognizer):
                 end + 1 < len(tokens)
                 and end - i < 2
                 and regex.fullmatch(r"[ \t]+", text[tokens[end].end() : tokens[end + 1].start()])
-                and self._name_like(tokens[end + 1].group())
+                and self._continues_name(tokens[end + 1].group())
             ):
                 end += 1
-                score = 0.6
+                score = max(score, 0.6)
             results.append(
                 RecognizerResult(
                     self.ENTITY,

@@ -62,6 +62,17 @@ def test_all_three_formats_load(tmp_path):
         assert item.spans[0].type == "NAME"
 
 
+def test_presidio_age_is_not_scored_but_ours_is(tmp_path):
+    """presidio-research tags every age; only ages over 89 are identifiers (ours: AGE)."""
+    pres = tmp_path / "s.json"
+    span = {"entity_type": "AGE", "start_position": 0, "end_position": 2}
+    pres.write_text(json.dumps([{"full_text": "43 years old", "spans": [span]}]))
+    ours = tmp_path / "o.jsonl"
+    ours.write_text(json.dumps({"text": "93 yo", "phi": [{"start": 0, "end": 2, "type": "AGE"}]}))
+    assert load_labelled(pres)[0].spans[0].type is None
+    assert load_labelled(ours)[0].spans[0].type == "AGE"
+
+
 def test_eval_cli_json_has_required_keys(tmp_path):
     path = tmp_path / "p.jsonl"
     path.write_text(

@@ -11,6 +11,15 @@ FOUND = {
         ("wife Peggy at bedside", "Peggy"),
         ("Attending: Maria Lopez", "Maria Lopez"),
         ("plan d/w Bean RN", "Bean"),
+        # a title with no space, an initial, a list, ALL-CAPS and ordinary-word surnames
+        ("METABOLIC ALK. DR.KOWALSKI AWARE", "KOWALSKI"),
+        ("lytes checked, Dr T Okafor in to see pt", "Okafor"),
+        ("Drs Lindqvist and Moreau in to see pt", "Moreau"),
+        ("PER DR. BAKER, WEAN AS TOLERATED", "BAKER"),
+        ("BP 88/40, NP DELACROIX MADE AWARE", "DELACROIX"),
+        ("ASKED FOR RABBI- RABBI STEINER CAME TO SUPPORT", "STEINER"),
+        ("PLAN TO FOLLOW LYTES.\nBERNADETTE OKONKWO RN", "OKONKWO"),
+        ("vent weaned.  marisol quintero np into eval.", "quintero"),
     ],
     "ClinicalDateRecognizer": [
         ("found on floor 7/22 by husband", "7/22"),
@@ -18,11 +27,13 @@ FOUND = {
         ("seen on the 3rd of May", "3rd of May"),
         ("symptoms since last Tuesday", "last Tuesday"),
         ("returns March 14, 2024", "March 14, 2024"),
+        ("PMH: CABG '04, stent '11", "'04"),
     ],
     "AgeOver89Recognizer": [("a 93 yo woman", "93"), ("age: 101", "101")],
     "PhoneNumberRecognizer": [
         ("call (617) 555-0123 today", "(617) 555-0123"),
         ("cell 555-0199", "555-0199"),
+        ("family can be reached at 410 5550123 tonight", "410 5550123"),
     ],
     "FaxRecognizer": [("fax 617-555-0100", "617-555-0100")],
     "EmailAddressRecognizer": [("mail j.doe@example.com now", "j.doe@example.com")],
@@ -43,10 +54,18 @@ FOUND = {
     "GazetteerNameRecognizer": [
         ("HOUSE STAFF mary souza AWARE", "mary souza"),
         ("ORDERED BY J SMITH THIS AM", "J SMITH"),
+        ("CASE MANAGEMENT TO CONTACT KAREN ANN WOJCIK", "ANN WOJCIK"),
+        ("son in all day, very supportive to pt, Thomas. daughter flying in", "Thomas"),
     ],
-    "FacilityAcronymRecognizer": [("TRANSFERRED TO GH FOR CATH", "GH")],
+    "FacilityAcronymRecognizer": [
+        ("TRANSFERRED TO GH FOR CATH", "GH"),
+        ("she is followed at mgh by cardiology", "mgh"),
+    ],
     "FacilityRecognizer": [
-        ("transferred from Calvert Memorial Hospital", "Calvert Memorial Hospital")
+        ("transferred from Calvert Memorial Hospital", "Calvert Memorial Hospital"),
+        ("WENT TO HOLY REDEEMER WITH FEVER", "HOLY REDEEMER"),
+        ("pt wishes to return to St Agnes after weaning", "St Agnes"),
+        ("WORKS AS AIDE @ HARFORD MEMORIAL. DAUGHTER HERE", "HARFORD MEMORIAL"),
     ],
 }
 
@@ -60,6 +79,13 @@ NOT_FOUND = [
     "transfer to CCU when bed available; will follow up",
     "CO/CI 5.8/2.71, ABG 7.4/40/100",
     "CC: Has a cough.",
+    # ventilator settings, fractions, sinus tachycardia, anatomy, everyday places
+    "weaned to PS 10/5, peep 5; D5 1/2 NS at 75cc/hr; rales 1/3 up",
+    "Await PT eval. Keep careful I & O. Continue PT.",
+    "CV: NSR to ST HR 80s. ST ELEVATIONS RESOLVED.",
+    "bleed extending into the 4th ventricle",
+    "pt went to the bathroom with assist",
+    "per Resident, hold heparin",
 ]
 
 
