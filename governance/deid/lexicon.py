@@ -45,7 +45,8 @@ CLINICAL_SHORTHAND = words(
     "mae perla perrla perl eve eves max min asa lue rue lle rle ota sl ntg gtt gtts prn abd "
     "neo dopa levo epi nitro hep vanco zosyn tylenol lasix coumadin cont conts yest spont "
     "tol sat sats resp neuro endo fem rca lad lcx ica mca sob doe pnd cp pt pts "
-    "hickman swan ganz"
+    "hickman swan ganz temp hr rr bp spo2 wt ht bun creat cr hct hgb wbc plt glu inr ptt phos "
+    "lytes"
 )
 CLINICAL_VOCABULARY = frozenset(WARD_WORDS) | frozenset(CLINICAL_SHORTHAND)
 # Given names that are also everyday English words: a name only with a cue ("daughter Hope").

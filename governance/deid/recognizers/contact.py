@@ -30,6 +30,41 @@ class PhoneNumberRecognizer(ClinicalPatternRecognizer):
 
 
 @register
+class InternationalPhoneRecognizer(ClinicalPatternRecognizer):
+    """Numbers outside the North American plan: "+46 (0)8 928 571 38", "0688 872 49 99" after
+    "mobile:" or "messages to", "416 60 039 office". Seven to fifteen digits (ITU E.164)."""
+
+    ENTITY = "PHONE"
+    _GROUPS = r"\(?\d{1,8}\)?(?:[ \-.]{1,2}\(?\d{1,8}\)?){1,6}"
+    PATTERNS = [
+        Pattern(
+            "country code",
+            rf"(?<![\w+])\+\d{{1,3}}[ \-.]?(?:\(0\)[ ]?)?(?:{_GROUPS}|\d{{6,12}})(?![\d])",
+            0.75,
+        ),
+        Pattern(
+            "digit groups after a contact cue",
+            r"(?<=\b(?:phone|tel|telephone|mobile|cell|desk|office|fax|whatsapp|messages to|"
+            r"reached at|answering at|text me at|call me at|registered)\b[^\d\n]{0,6}\n?[ \t]*)"
+            rf"(?:{_GROUPS}|\d{{7,15}})"
+            r"(?![\d])",
+            0.7,
+        ),
+        Pattern(
+            "digit groups before a phone type",
+            rf"(?<![\w+])(?:{_GROUPS}|\d{{7,15}})"
+            r"(?=[ \t\-]*(?:office|fax|mobile|cell|home|work)\b)",
+            0.6,
+        ),
+    ]
+    CONTEXT = ["phone", "mobile", "tel", "fax", "office"]
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        digits = sum(c.isdigit() for c in pattern_text)
+        return 7 <= digits <= 15
+
+
+@register
 class FaxRecognizer(ClinicalPatternRecognizer):
     ENTITY = "FAX"
     PATTERNS = [Pattern("fax", rf"(?<=\bfax\b[^\n\d]{{0,10}}){_NANP}", 0.9)]

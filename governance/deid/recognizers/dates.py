@@ -57,7 +57,12 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
             0.5,
         ),
         Pattern("m/yy", rf"{_NOT_A_SCORE}(?<![\d/])\b{_MON_NUM}/(?:19|20)?\d{{2}}\b(?![/\d])", 0.5),
-        Pattern("iso", r"\b(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b", 0.95),
+        Pattern(
+            "iso",
+            r"\b(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+            r"(?:[ T]\d{2}:\d{2}(?::\d{2})?)?\b",  # with its time of day, if any
+            0.95,
+        ),
         Pattern(
             "month d, y",
             rf"\b{_MONTH}\.?\s+{_DAY}{_ORD}(?:,?\s+(?:19|20)\d{{2}})?\b",

@@ -63,7 +63,13 @@ class HealthPlanRecognizer(ClinicalPatternRecognizer):
 @register
 class AccountRecognizer(ClinicalPatternRecognizer):
     ENTITY = "ACCOUNT"
-    PATTERNS = [Pattern("account labelled", _labelled(r"(?:account|acct|billing|invoice)"), 0.9)]
+    PATTERNS = [
+        Pattern(
+            "account labelled",
+            _labelled(r"(?:account|acct|billing|invoice|card|credit card|debit card)"),
+            0.9,
+        )
+    ]
 
 
 @register
@@ -116,3 +122,43 @@ class OtherIdRecognizer(ClinicalPatternRecognizer):
             0.7,
         ),
     ]
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch) * (2 if i % 2 else 1)
+        total += d - 9 if d > 9 else d
+    return total % 10 == 0
+
+
+@register
+class PaymentCardRecognizer(ClinicalPatternRecognizer):
+    """Card numbers (13 to 19 digits, in groups or not), kept only when the Luhn check passes:
+    an account number under Safe Harbor, found by its form."""
+
+    ENTITY = "ACCOUNT"
+    PATTERNS = [Pattern("card number", r"(?<![\d\-])\d(?:[ \-]?\d){12,18}(?![\d\-])", 0.6)]
+    CONTEXT = ["card", "credit", "visa", "mastercard", "amex"]
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        digits = "".join(c for c in pattern_text if c.isdigit())
+        return 13 <= len(digits) <= 19 and _luhn(digits)
+
+
+@register
+class IbanRecognizer(ClinicalPatternRecognizer):
+    """International bank account numbers, kept only when the ISO 13616 mod-97 check passes."""
+
+    ENTITY = "ACCOUNT"
+    CASE_SENSITIVE = True
+    PATTERNS = [
+        Pattern("iban", r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){11,30}\b", 0.6),
+    ]
+    CONTEXT = ["iban", "bank", "account"]
+
+    def validate_result(self, pattern_text: str) -> bool | None:
+        code = pattern_text.replace(" ", "")
+        rearranged = code[4:] + code[:4]
+        number = "".join(str(int(c, 36)) for c in rearranged)
+        return int(number) % 97 == 1

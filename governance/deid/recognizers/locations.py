@@ -76,8 +76,43 @@ class StreetAddressRecognizer(ClinicalPatternRecognizer):
             0.6,
         ),
         Pattern("po box", r"\bp\.?\s?o\.?\s+box\s+\d+\b", 0.9),
+        Pattern(
+            "apartment or suite", r"\b(?:apt|apartment|suite|ste)\.?[ \t]*#?[ \t]*\d+[A-Z]?\b", 0.6
+        ),
+        # US military mail: "PSC 0413, Box 8144", "APO AE 09012", "USNS Comfort".
+        Pattern("military mail", r"(?-i:\b(?:PSC|Unit)[ \t]+\d{4},?[ \t]+Box[ \t]+\d{4}\b)", 0.8),
+        Pattern(
+            "military post office", r"(?-i:\b(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}\b)", 0.8
+        ),
+        Pattern("ship", r"(?-i:\b(?:USNS|USNV|USS|USCGC)[ \t]+[A-Z][a-z]+)", 0.7),
     ]
     CONTEXT = ["address", "lives", "resides", "home", "street"]
+
+
+@register
+class HouseNumberLastRecognizer(ClinicalPatternRecognizer):
+    """Street addresses in European order, house number last: "28245 Puruntie 82", "86036 Rua
+    do Arenque 1634". Lab values have the same shape ("110 Temp 38"), so the street words must
+    not be ordinary or clinical words."""
+
+    ENTITY = "LOCATION"
+    CASE_SENSITIVE = True
+    _NAME = r"\p{Lu}\p{Ll}[\p{L}'\-]*"
+    PATTERNS = [
+        Pattern(
+            "postcode or number + street + house number",
+            rf"(?<![\d.\-])\b\d{{3,6}}[ \t]+{_NAME}"
+            rf"(?:[ \t]+(?:d[aeo]s?|de la|van|von|{_NAME})){{0,3}}"
+            r"[ \t]+\d{1,5}\b(?![.\-/]?\d)(?![ \t]*(?:mg|mcg|g|units?|cc|ml|%|mmhg))",
+            0.5,
+        )
+    ]
+
+    def invalidate_result(self, pattern_text: str) -> bool | None:
+        street = [
+            w for w in lexicon.words(pattern_text) if w not in {"da", "de", "do", "dos", "la"}
+        ]
+        return all(w in lexicon.common_words() for w in street)
 
 
 @register

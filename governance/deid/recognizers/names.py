@@ -19,7 +19,7 @@ from governance.deid.recognizers.base import (
 )
 
 _WORD = r"[A-Za-z][A-Za-z'\-]+"
-_CAP = r"(?-i:[A-Z][a-z][A-Za-z'\-]*)"  # Capitalised, not ALL-CAPS prose
+_CAP = r"(?-i:\p{Lu}\p{Ll}[\p{L}'\-]*)"  # Capitalised (any script: "Šárka"), not ALL-CAPS
 # Titles, and clergy who visit ("Rabbi Klein"); "MS" is mental status, "mr" mitral regurgitation.
 _TITLES = r"(?:dr|doctor|prof|rabbi|chaplain|reverend|pastor|mrs|(?-i:Mr|Ms|Miss|Mx|Rev|MR|mr\.))"
 # "Dr. Price", "DR.GOLINI", "Dr B Muse", "DR. L. RUUSKA": an optional initial after the title.
@@ -98,6 +98,13 @@ class NameRecognizer(ClinicalPatternRecognizer):
             0.35,
         ),
         Pattern("initial + surname", r"(?-i:\b[A-Z]\.\s?[A-Z][a-z]+\b)", 0.4),
+        # Self-introductions and answers: "My name is Siiri", "last name? Magnusson".
+        Pattern(
+            "introduced name",
+            rf"(?<=\b(?:my name is|name is|named|i am|i'm|this is|name\?|name:)[ \t]+)"
+            rf"{_CAP}(?:[ \t]+{_CAP}){{0,2}}",
+            0.5,
+        ),
     ]
     CONTEXT = ["dr", "doctor", "md", "rn", "wife", "husband", "daughter", "son", "name", "per"]
 

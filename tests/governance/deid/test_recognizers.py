@@ -44,12 +44,25 @@ FOUND = {
     "SsnRecognizer": [("SSN 123-45-6789", "123-45-6789")],
     "MrnRecognizer": [("MRN: 00482913", "00482913")],
     "HealthPlanRecognizer": [("Member ID: W123456789", "W123456789")],
-    "AccountRecognizer": [("account # 99887766", "99887766")],
+    "AccountRecognizer": [
+        ("account # 99887766", "99887766"),
+        ("limit for card 501864667909?", "501864667909"),
+    ],
     "LicenseRecognizer": [("DEA: AB1234563", "AB1234563")],
     "VehicleRecognizer": [("VIN 1HGCM82633A004352", "1HGCM82633A004352")],
     "DeviceRecognizer": [("pacemaker serial no. PJN123456", "PJN123456")],
     "OtherIdRecognizer": [("specimen ID: SP-20931", "SP-20931")],
     "StreetAddressRecognizer": [("lives at 12 Oak Street with son", "12 Oak Street")],
+    "HouseNumberLastRecognizer": [
+        ("Billing address:\n28245 Puruntie 82\nLappeenranta", "28245 Puruntie 82")
+    ],
+    "InternationalPhoneRecognizer": [
+        ("Desk: +41 (0)96 471 07 95", "+41 (0)96 471 07 95"),
+        ("Mobile:\n0490 39 07 81", "0490 39 07 81"),
+        ("416 60 039 office", "416 60 039"),
+    ],
+    "PaymentCardRecognizer": [("charged to 4111 1111 1111 1111 today", "4111 1111 1111 1111")],
+    "IbanRecognizer": [("IBAN GB82 WEST 1234 5698 7654 32 on file", "GB82 WEST 1234 5698 7654 32")],
     "CityStateZipRecognizer": [("Home: 5 Elm Rd, Springfield, IL 62704", "Springfield")],
     "GazetteerNameRecognizer": [
         ("HOUSE STAFF mary souza AWARE", "mary souza"),
@@ -86,6 +99,9 @@ NOT_FOUND = [
     "bleed extending into the 4th ventricle",
     "pt went to the bathroom with assist",
     "per Resident, hold heparin",
+    # lab values shaped like addresses; card-length numbers that fail the Luhn check
+    "HR 110 Temp 38, BUN 10 Creat 0.7",
+    "charged 4111 1111 1111 1112 yesterday",
 ]
 
 
