@@ -147,7 +147,7 @@ class PaymentCardRecognizer(ClinicalPatternRecognizer):
 
 
 @register
-class IbanRecognizer(ClinicalPatternRecognizer):
+class BankIbanRecognizer(ClinicalPatternRecognizer):
     """International bank account numbers, kept only when the ISO 13616 mod-97 check passes."""
 
     ENTITY = "ACCOUNT"
