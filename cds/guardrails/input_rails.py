@@ -18,15 +18,18 @@ from cds.guardrails.classifiers import LinearClassifier
 from cds.guardrails.embedding import TextEmbedder, sentences
 from cds.schemas import Verdict
 
-# Classic injection phrasing, checked deterministically beside the classifier. The last two
-# lines catch text that steers the assistant's own output ("in your response", "modify your
-# answer"): a note or a KB passage never addresses the reader's reply. On the benign texts of the
-# repo (KB documents, notes, MedQuAD questions and answers, PhysioNet nursing notes: 33,556) they
-# match none; they match 34 of BIPIA's 75 training attacks (docs/guardrails.md).
+# Classic injection phrasing, checked deterministically beside the classifier. "act as" counts
+# only as an instruction (sentence start, or after "you"/"please"): prose says "stress can act
+# as a trigger". The last two lines catch text that steers the assistant's own output ("in your
+# response", "modify your answer"): a note or a KB passage never addresses the reader's reply.
+# Matches on BIPIA's attacks and on the repo's 34,984 benign texts (KB documents, notes,
+# MedQuAD questions and answers, PhysioNet nursing notes): `python
+# benchmarks/injection_pattern.py`, results in benchmarks/results/injection_pattern.json.
 _OUTPUT = r"(answer|response|reply|output)s?"
 INJECTION_PATTERN = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompt|rules|above|previous)\b"
-    r"|\b(you are now|act as|pretend (to be|you are)|role[- ]?play as)\b"
+    r"|\b(you are now|pretend (to be|you are)|role[- ]?play as)\b"
+    r"|(^|[.!?:]\s*|\b(you|please|now)\s+((will|must|should|shall|can|to)\s+)?)act as\b"
     r"|\b(system prompt|developer mode|jailbreak)\b"
     r"|^\s*(system|assistant)\s*:"
     rf"|\b(in|into|to|within|throughout|from) your {_OUTPUT}\b"

@@ -233,6 +233,8 @@ def _function_word(token: str) -> bool:
 
 def _ordinary_word(word: str) -> bool:
     word = word.removesuffix("'s")  # "pt's"
+    if regex.search(r".'(?:t|d|ed|ing)$", word):  # contractions: "con't", "dc'd", "sxn'd"
+        return True
     return word in NOT_A_NAME or word in GENERIC_PLACE_WORDS or word in lexicon.common_words()
 
 
@@ -256,7 +258,7 @@ def _is_ordinary_language(text: str, d: Detection) -> bool:
     if cued and d.type == "NAME" and any(lexicon.is_name(w) for w in words):
         return False
     # "MEMORIAL HOSPITAL", "GENERAL HOSPITAL": a named facility in an ALL-CAPS note.
-    if cued and d.type == "LOCATION" and len(words) >= 2:
+    if cued and d.type == "LOCATION" and len(words) >= 2 and set(words) <= GENERIC_PLACE_WORDS:
         return False
     written_like_a_name = all(w[:1].isupper() and not w.isupper() for w in value.split())
     return not (written_like_a_name and (cued or len(words) >= 2))

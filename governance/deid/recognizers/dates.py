@@ -15,13 +15,17 @@ _ORD = r"(?:st|nd|rd|th)?"
 # "3/10" after "pain", "rated" etc. is a score on a 0-10 scale, not March 10.
 _NOT_A_SCORE = (
     r"(?<!\b(?:pain|intensity|scale|score|severity|rated?|rates|level|swelling|itching|onset|"
-    r"sudden|pinpoint|diffuse|strength|power|murmur|grade)\b[^\n]{0,25})"
+    r"sudden|pinpoint|diffuse|strength|power|murmur|grade|cp|c/o|discomfort|pressure|headache|"
+    r"ha)\b[^\n]{0,25})"
     # ventilator settings ("PS 12/5", "CPAP 5/10") and fluids ("D5 1/2 NS")
     r"(?<!\b(?:ps|psv|peep|cpap|bipap|simv|imv|ac|vent|ventilator|ips|d5|d5w)[ \t:]*)"
+    r"(?<!%[ \t,&]{0,3})"  # "50% 8/5": FiO2, then pressures
+    r"(?<!\b\d-)"  # a range of values: "co/ci 5-6/3-4", "3-4/10"
 )
 # Not a date when a fraction or setting follows ("1/2 NS", "1/3 up", "10/5/40%").
 _NOT_AN_AMOUNT = (
-    r"(?![ \t]*(?:%|ns\b|amp\b|strength\b|up\b|way\b|tab|bilat|of\b|hours?\b|hrs?\b|"
+    r"(?![ \t]*(?:%|ns\b|amp\b|strength\b|up\b|way\b|tab|bilat|of\b|hours?\b|hrs?\b|cp\b|"
+    r"pain|chest|headache|"
     r"l\b|lpm\b|liters?\b|mg\b|mcg\b|units?\b|cc\b|ml\b|x\b|times\b|days?\b|min\b))"
 )
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"  # "sat", "sun" are not dates
@@ -44,6 +48,13 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
             rf"{_NOT_AN_AMOUNT}",
             0.6,
         ),
+        # A date cue outweighs a nearby score word ("c/o on 9/16 was ...").
+        Pattern(
+            "m/d after a date cue",
+            rf"(?<=\b(?:on|since|until|from|dated|thru|through)[ \t]+){_MON_NUM}/{_DAY}\b"
+            r"(?![/\d]|\.\d)",
+            0.6,
+        ),
         Pattern("two dates m/d/m/d", rf"\b{_MON_NUM}/{_DAY}/{_MON_NUM}/{_DAY}\b(?![/\d])", 0.6),
         Pattern(
             "m-d after on",
@@ -56,7 +67,12 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
             rf"{_MONTH}\b\.?",
             0.5,
         ),
-        Pattern("m/yy", rf"{_NOT_A_SCORE}(?<![\d/])\b{_MON_NUM}/(?:19|20)?\d{{2}}\b(?![/\d])", 0.5),
+        Pattern(
+            "m/yy",
+            rf"{_NOT_A_SCORE}(?<![\d/.])\b{_MON_NUM}/(?:19|20)?\d{{2}}\b(?![/\d]|\.\d)"
+            rf"{_NOT_AN_AMOUNT}",
+            0.5,
+        ),
         Pattern(
             "iso",
             r"\b(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
@@ -77,7 +93,13 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
         Pattern("month y", rf"\b{_MONTH}\.?\s+(?:of\s+)?(?:19|20)\d{{2}}\b", 0.7),
         # A two-digit year with an apostrophe ("'09 PTCA", "AAA repair in 14'"): PhysioNet
         # and most de-id guidelines treat it as a date element, not a bare four-digit year.
-        Pattern("apostrophe year", r"(?<![\w'])'\d{2}\b(?!')|(?<=\s)\d{2}'(?![\w'])", 0.5),
+        Pattern(
+            "apostrophe year",
+            r"(?<![\w'])'\d{2}\b(?!')"
+            # trailing apostrophe only after a time cue: "HOB 30'" is thirty degrees
+            r"|(?<=\b(?:in|since|until|from|of|smoking|quit|stopped)[ \t]+)\d{2}'(?![\w'])",
+            0.5,
+        ),
         Pattern("weekday", rf"\b(?:(?:last|next|this|on|since|until|by)\s+)?{_WEEKDAY}\b", 0.5),
         Pattern(
             "holiday",
