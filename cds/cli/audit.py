@@ -44,17 +44,15 @@ def verify(
     first bad sequence number. Exit 0 when intact, 4 when tampered."""
     from audit.errors import TamperDetected
     from audit.export import read_checkpoints, verify_export
-    from audit.signing import load_public_hex, public_hex
-    from audit.verify import verify_log
+    from audit.signing import load_public_hex
+    from cds.audit_log import verify_configured_log
 
     anchors = [cp for path in anchor for cp in read_checkpoints(path)]
     if export_dir is not None:
         report = verify_export(export_dir, public_key, anchors)
     else:
-        log = _open(params, "cli:audit")
-        key = load_public_hex(public_key) if public_key else public_hex(log.signing_key)
-        report = verify_log(log, {key}, anchors)
-        log.close()
+        key = load_public_hex(public_key) if public_key else None
+        report, _ = verify_configured_log(params, "cli:audit", key, anchors)
     summary = report.summary()
     if as_json:
         typer.echo(json.dumps(summary))

@@ -35,16 +35,9 @@ def audit_summary(params: Path, export_dir: Path | None) -> dict:
         from audit.export import verify_export
 
         return verify_export(export_dir).summary() | {"source": f"export {export_dir}"}
-    from audit.signing import public_hex
-    from audit.verify import verify_log
-    from cds.audit_log import open_audit
+    from cds.audit_log import verify_configured_log
 
-    log = open_audit(params, "cli:docs")
-    try:
-        report = verify_log(log, {public_hex(log.signing_key)})
-        dialect = log.engine.dialect.name
-    finally:
-        log.close()
+    report, dialect = verify_configured_log(params, "cli:docs")
     return report.summary() | {"source": f"the configured {dialect} audit database"}
 
 
