@@ -135,7 +135,7 @@ class AuditLog:
         return self.append_many([NewEvent(type, actor or self.actor, subject_id, payload)])[0]
 
     def emit(self, type: str, subject_id: str, payload: dict[str, Any]) -> None:
-        """`cds.pipeline.EventSink`."""
+        """`cds.events.EventSink`."""
         self.append(type, subject_id, payload)
 
     def append_many(

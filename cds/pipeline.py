@@ -20,12 +20,13 @@ import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from audit.canonical import canonical_json
 from cds.config import load_section
+from cds.events import EventSink
 from cds.guardrails.base import RailRun, run_rail
 from cds.guardrails.calibration import CalibrationError, Calibrator, load_calibrator
 from cds.guardrails.classifiers import GuardrailModels, load_models
@@ -47,7 +48,7 @@ from cds.guardrails.output_rails import (
     SchemaRail,
 )
 from cds.schemas import DISCLAIMER, Differential, GuardrailDecision, Note, Suggestion, Verdict
-from cds.text_input import InputError, decode_note
+from cds.text_input import decode_or_reject
 from governance.deid.stage import DeidConfig
 
 CRISIS_MESSAGE = (
@@ -74,10 +75,6 @@ class SuggestConfig(BaseModel):
     passages: int = Field(2, ge=0, le=10, description="KB passages in the prompt, as in training")
     max_chars: int = Field(20_000, ge=100)
     rail_timeout_s: float = Field(10.0, gt=0)
-
-
-class EventSink(Protocol):
-    def emit(self, type: str, subject_id: str, payload: dict[str, Any]) -> None: ...
 
 
 class NullSink:
@@ -216,20 +213,7 @@ class Suggester:
         # The content hash groups resubmissions; the random suffix makes each submission its own
         # audit subject (and review case).
         note_id = f"note-{sha256(data)[:12]}-{secrets.token_hex(4)}"
-        try:
-            text = decode_note(data, where, self.cfg.max_chars)
-        except InputError as e:
-            self.sink.emit(
-                "input_rejected",
-                note_id,
-                {
-                    "raw_sha256": sha256(data),
-                    "bytes": len(data),
-                    "reason": str(e).split(": ", 1)[-1],
-                },
-            )
-            raise
-        return note_id, text
+        return note_id, decode_or_reject(data, where, self.cfg.max_chars, self.sink, note_id)
 
     def screen(
         self, text: str, note_id: str | None = None, patient_id: str = "cli", retriever=None

@@ -3,10 +3,12 @@ and the message never quotes the text."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import BinaryIO
 
 from cds.errors import CdsError
+from cds.events import EventSink
 
 
 class InputError(CdsError):
@@ -46,3 +48,23 @@ def decode_note(data: bytes, where: str, max_chars: int | None) -> str:
             f"{where}: {len(text)} characters, more than the limit of {max_chars} (max_chars)"
         )
     return text
+
+
+def decode_or_reject(
+    data: bytes, where: str, max_chars: int | None, sink: EventSink, subject_id: str
+) -> str:
+    """`decode_note`, and on bad input an `input_rejected` audit event (hash, size and reason,
+    never the text) before the InputError goes up."""
+    try:
+        return decode_note(data, where, max_chars)
+    except InputError as e:
+        sink.emit(
+            "input_rejected",
+            subject_id,
+            {
+                "raw_sha256": hashlib.sha256(data).hexdigest(),
+                "bytes": len(data),
+                "reason": str(e).split(": ", 1)[-1],
+            },
+        )
+        raise

@@ -1,5 +1,6 @@
 """`cds deid run|eval|text`: de-identification (dvc stage `deidentify`) and its measurement."""
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -8,7 +9,7 @@ import typer
 
 from cds.cli._common import console, handle_errors
 from cds.config import load_section
-from cds.text_input import read_note_text
+from cds.text_input import decode_or_reject, read_note_bytes
 
 app = typer.Typer(help="De-identify notes and measure PHI detection.", no_args_is_help=True)
 
@@ -97,10 +98,15 @@ def text(
     ),
     params: Path = typer.Option(Path("params.yaml"), help="YAML with the `deidentify:` section."),
 ) -> None:
-    """De-identify one text and print it."""
+    """De-identify one text and print it. Bad input (empty, binary, invalid UTF-8, over
+    `deidentify.max_chars`) exits 2 with one line and an `input_rejected` audit event."""
+    from cds.audit_log import OnDemandAuditSink
     from governance.deid.stage import DeidConfig, deidentify_text
 
     cfg = _config(params) if params.exists() else DeidConfig()
-    body = read_note_text(file, sys.stdin.buffer, cfg.max_chars)
+    data, where = read_note_bytes(file, sys.stdin.buffer)
+    sink = OnDemandAuditSink(params if params.exists() else None, "cli:deid")
+    subject = f"deid-{hashlib.sha256(data).hexdigest()[:12]}"
+    body = decode_or_reject(data, where, cfg.max_chars, sink, subject)
     out, _ = deidentify_text(body, patient_id, cfg)
     typer.echo(out)

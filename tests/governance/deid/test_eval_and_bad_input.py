@@ -100,17 +100,30 @@ def test_bad_labelled_files_give_one_line_errors(tmp_path):
 
 
 def test_text_command_bad_inputs(tmp_path):
+    """Each bad input: exit 2, one line naming the problem, no PHI, no traceback, and an
+    `input_rejected` audit event with a hash and the reason (never the text)."""
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        "deidentify:\n  max_chars: 1000000\n"
+        f"audit:\n  database_url: sqlite:///{tmp_path}/audit.db\n"
+        f"  signing_key: {tmp_path}/key.pem\n"
+    )
     empty = tmp_path / "e.txt"
     empty.write_text("   ")
-    assert runner.invoke(app, ["deid", "text", str(empty)]).exit_code == 2
     binary = tmp_path / "b.bin"
     binary.write_bytes(b"\x00\x01\x02Peggy")
-    result = runner.invoke(app, ["deid", "text", str(binary)])
-    assert result.exit_code == 2 and "binary" in result.output and "Peggy" not in result.output
     huge = tmp_path / "h.txt"
     huge.write_text("Patient Peggy Smith. " * 500_000)  # ~10 MB
-    result = runner.invoke(
-        app, ["deid", "text", str(huge), "--params", str(tmp_path / "none.yaml")]
-    )
-    assert result.exit_code == 2 and "max_chars" in result.output
-    assert "Peggy" not in result.output and "Traceback" not in result.output
+    invalid = tmp_path / "u.txt"
+    invalid.write_bytes(b"Peggy \xff\xfe Smith")
+    expected = {empty: "empty", binary: "binary", huge: "max_chars", invalid: "UTF-8"}
+    for path, word in expected.items():
+        result = runner.invoke(app, ["deid", "text", str(path), "--params", str(params)])
+        assert result.exit_code == 2 and word in result.output, result.output
+        assert "Peggy" not in result.output and "Traceback" not in result.output
+    from cds.audit_log import open_audit
+
+    with open_audit(params, "test") as log:
+        events = [row for row in log.rows(types=["input_rejected"])]
+    assert len(events) == 4
+    assert "Peggy" not in json.dumps([list(map(str, row)) for row in events])
