@@ -15,7 +15,7 @@ import statistics
 import time
 from pathlib import Path
 
-from cds.corpus import read_corpus
+from cds.corpus import read_corpus, spread
 from cds.pipeline import ListSink, load_suggester
 from cds.schemas import Note
 
@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/guardrails.json"))
     args = parser.parse_args()
-    records = read_corpus(Path("data/deid/notes.jsonl"), "test")[: args.notes]
+    records = spread(read_corpus(Path("data/deid/notes.jsonl"), "test"), args.notes)
     sink = ListSink()
     suggester = load_suggester(args.params, sink)
     suggester.suggest(records[0].note.text)  # warm-up: loads every model once

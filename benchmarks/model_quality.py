@@ -18,7 +18,7 @@ import platform
 import statistics
 from pathlib import Path
 
-from cds.corpus.build import read_corpus
+from cds.corpus.build import read_corpus, spread
 from cds.model.generate import DifferentialGenerator, GenerationError, condition_codes
 
 
@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/model_quality.json"))
     args = parser.parse_args()
     adapters = args.adapter or [Path("artifacts/adapter/sft")]
-    records = read_corpus(args.notes, split="test")[: args.limit]
+    records = spread(read_corpus(args.notes, split="test"), args.limit)
     codes = condition_codes(Path("data/external/ddxplus"))
     sft_rows = {
         json.loads(line)["note_id"]: json.loads(line)

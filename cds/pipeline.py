@@ -343,7 +343,8 @@ class Suggester:
                 latency_ms=(time.perf_counter() - start) * 1000,
             )
         calibrated = tuple(
-            round(self.calibrator.apply(i.probability), 4) for i in differential.items
+            round(self.calibrator.apply(i.probability, rank), 4)
+            for rank, i in enumerate(differential.items, start=1)
         )
         top = calibrated[0]
         low = top < self.calibrator.review_below

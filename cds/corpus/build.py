@@ -153,6 +153,18 @@ def build_corpus(cfg: CorpusConfig, show_progress: bool = True) -> CorpusStats:
     return stats
 
 
+def spread(records: list[CorpusRecord], limit: int | None = None) -> list[CorpusRecord]:
+    """`records` in a fixed pseudo-random order (SHA-256 of the note id), then the first `limit`.
+
+    `notes.jsonl` is grouped by condition, so its first N notes of a split cover only the first
+    few conditions of the alphabet. Every consumer that takes a slice (training records,
+    calibration, evaluation, benchmarks) takes it from this order instead: it spreads over all
+    conditions and is the same on every run and machine.
+    """
+    ordered = sorted(records, key=lambda r: hashlib.sha256(r.note.id.encode()).hexdigest())
+    return ordered if limit is None else ordered[:limit]
+
+
 def read_corpus(path: Path, split: SplitName | None = None) -> list[CorpusRecord]:
     """Load `notes.jsonl` (optionally one split) as validated records."""
     out = []

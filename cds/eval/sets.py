@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from cds.corpus import CorpusConfig, build_corpus, read_corpus
+from cds.corpus import CorpusConfig, build_corpus, read_corpus, spread
 from cds.errors import SourceDataError
 
 DDXPLUS_METADATA = ("release_conditions.json", "release_evidences.json")
@@ -39,7 +39,7 @@ def corpus_cases(notes_file: Path, split: str | None, limit: int | None) -> list
     if not notes_file.exists():
         raise SourceDataError(f"{notes_file}: not found (run `cds corpus` first)")
     cases = []
-    for r in read_corpus(notes_file, split)[:limit]:
+    for r in spread(read_corpus(notes_file, split), limit):
         text = r.note.text
         cases.append(EvalCase(
             case_id=r.note.id, text=text, patient_id=r.note.patient_id, gold=r.pathology,

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from cds.corpus import read_corpus
+from cds.corpus import read_corpus, spread
 from cds.corpus.build import SplitName
 from cds.guardrails.calibration import (
     CalibrationError,
@@ -41,11 +41,11 @@ class CalibrateConfig(BaseModel):
 
 def item_outcomes(
     suggester, records: list[CorpusRecord], show_progress: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """(model probability, correct) for every item the model wrote on `records`."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(model probability, rank, correct) for every item the model wrote on `records`."""
     from rich.progress import track
 
-    probs, labels = [], []
+    probs, ranks, labels = [], [], []
     for r in track(records, description="generating", disable=not show_progress, transient=True):
         s = suggester.screen(r.note.text, note_id=r.note.id, patient_id=r.note.patient_id)
         if s.stop is not None or s.note is None:
@@ -56,23 +56,24 @@ def item_outcomes(
             )
         except Exception:  # noqa: BLE001 - a failed generation has no items to calibrate
             continue
-        for item in generated.differential.items:
+        for rank, item in enumerate(generated.differential.items, start=1):
             probs.append(item.probability)
+            ranks.append(rank)
             labels.append(item.condition == r.pathology)
-    return np.array(probs, dtype=float), np.array(labels, dtype=bool)
+    return np.array(probs, dtype=float), np.array(ranks, dtype=int), np.array(labels, dtype=bool)
 
 
 def run_calibration(cfg: CalibrateConfig, suggester, show_progress: bool = True) -> dict:
     if not cfg.notes_file.exists():
         raise CalibrationError(f"{cfg.notes_file}: not found (run `cds deid run` first)")
-    fit_rows = read_corpus(cfg.notes_file, cfg.fit_split)[: cfg.max_notes]
-    eval_rows = read_corpus(cfg.notes_file, cfg.eval_split)[: cfg.max_notes]
-    p_fit, y_fit = item_outcomes(suggester, fit_rows, show_progress)
-    p_eval, y_eval = item_outcomes(suggester, eval_rows, show_progress)
+    fit_rows = spread(read_corpus(cfg.notes_file, cfg.fit_split), cfg.max_notes)
+    eval_rows = spread(read_corpus(cfg.notes_file, cfg.eval_split), cfg.max_notes)
+    p_fit, k_fit, y_fit = item_outcomes(suggester, fit_rows, show_progress)
+    p_eval, k_eval, y_eval = item_outcomes(suggester, eval_rows, show_progress)
     adapter = str(suggester.cfg.adapter) if suggester.cfg.adapter else None
-    calibrator = fit_calibrator(p_fit, y_fit, cfg.method, cfg.review_below, adapter)
-    cal_fit = np.array([calibrator.apply(p) for p in p_fit])
-    cal_eval = np.array([calibrator.apply(p) for p in p_eval])
+    calibrator = fit_calibrator(p_fit, y_fit, cfg.method, cfg.review_below, adapter, k_fit)
+    cal_fit = np.array([calibrator.apply(p, k) for p, k in zip(p_fit, k_fit, strict=True)])
+    cal_eval = np.array([calibrator.apply(p, k) for p, k in zip(p_eval, k_eval, strict=True)])
     report = {
         "method": cfg.method,
         "review_below": cfg.review_below,

@@ -1,9 +1,11 @@
 """Calibrated confidence for the model's item probabilities.
 
 An item is correct when its condition is the note's gold pathology. `fit_calibrator` maps the
-model's probability to the observed frequency on the validation split, by Platt scaling on the
-logit (two parameters: safe on a few hundred items) or isotonic regression (more flexible, needs
-more data). The calibrated top-1 probability is the suggestion's confidence; below
+model's probability to the observed frequency on the validation split, by Platt scaling or
+isotonic regression (more flexible, needs more data). Platt scaling reads the item's rank too,
+`sigmoid(a * logit(p) + c * log(rank) + b)`: a small model's stated percentages can be nearly
+constant while its ranking still carries the signal, and three parameters stay safe on a few
+dozen items. The calibrated top-1 probability is the suggestion's confidence; below
 `review_below` the case goes to a clinician.
 """
 
@@ -32,18 +34,20 @@ class Calibrator(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     method: Method
-    a: float = 1.0  # platt: sigmoid(a * logit(p) + b)
+    a: float = 1.0  # platt: sigmoid(a * logit(p) + c * log(rank) + b)
     b: float = 0.0
+    c: float = 0.0
     x: list[float] = Field(default_factory=list)  # isotonic: knots
     y: list[float] = Field(default_factory=list)
     review_below: float = Field(ge=0.0, le=1.0)
     fitted_on: int = Field(ge=0, description="items")
     adapter: str | None = None
 
-    def apply(self, p: float) -> float:
+    def apply(self, p: float, rank: int = 1) -> float:
+        """Calibrated probability of the item ranked `rank` (1: top) with model probability `p`."""
         p = min(max(p, EPS), 1 - EPS)
         if self.method == "platt":
-            z = self.a * math.log(p / (1 - p)) + self.b
+            z = self.a * math.log(p / (1 - p)) + self.c * math.log(max(rank, 1)) + self.b
             return 1 / (1 + math.exp(-z))
         return float(np.interp(p, self.x, self.y))
 
@@ -54,8 +58,15 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def fit_calibrator(
-    probs: np.ndarray, labels: np.ndarray, method: Method, review_below: float, adapter: str | None
+    probs: np.ndarray,
+    labels: np.ndarray,
+    method: Method,
+    review_below: float,
+    adapter: str | None,
+    ranks: np.ndarray | None = None,
 ) -> Calibrator:
+    """`ranks`: each item's rank in its differential (1: top; None: all 1). Isotonic regression
+    reads the probability only."""
     if len(probs) < MIN_ITEMS:
         raise CalibrationError(
             f"cannot calibrate on {len(probs)} items: need at least {MIN_ITEMS} "
@@ -76,19 +87,26 @@ def fit_calibrator(
     from scipy.optimize import minimize
 
     z, y = _logit(probs), labels.astype(float)
+    log_rank = np.log(np.maximum(ranks, 1)) if ranks is not None else np.zeros_like(z)
 
     def loss(params: np.ndarray) -> float:
-        q = 1 / (1 + np.exp(-(params[0] * z + params[1])))
+        q = 1 / (1 + np.exp(-(params[0] * z + params[2] * log_rank + params[1])))
         q = np.clip(q, EPS, 1 - EPS)
         return float(-(y * np.log(q) + (1 - y) * np.log(1 - q)).mean())
 
     # Bounded: with no correct item at all the fit drives every probability towards 0 (so every
     # case goes to review) instead of diverging.
-    res = minimize(loss, np.array([1.0, 0.0]), method="L-BFGS-B", bounds=[(0.05, 20), (-20, 20)])
+    res = minimize(
+        loss,
+        np.array([1.0, 0.0, 0.0]),
+        method="L-BFGS-B",
+        bounds=[(0.05, 20), (-20, 20), (-20, 20)],
+    )
     return Calibrator(
         method=method,
         a=float(res.x[0]),
         b=float(res.x[1]),
+        c=float(res.x[2]),
         review_below=review_below,
         fitted_on=len(probs),
         adapter=adapter,

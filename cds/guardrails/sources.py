@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from cds.corpus import read_corpus
+from cds.corpus import read_corpus, spread
 from cds.corpus.build import SplitName
 from cds.errors import SourceDataError
 
@@ -141,7 +141,7 @@ def physionet_notes(path: Path, limit: int) -> list[str]:
 def corpus_notes(path: Path, split: SplitName, limit: int | None = None) -> list[str]:
     if not path.exists():
         raise SourceDataError(f"{path}: file not found (run `cds deid run` first)")
-    return [r.note.text for r in read_corpus(path, split)][:limit]
+    return [r.note.text for r in spread(read_corpus(path, split), limit)]
 
 
 def kb_passages(path: Path) -> list[str]:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cds.corpus.build import read_corpus
+from cds.corpus.build import read_corpus, spread
 from cds.corpus.ddxplus import load_knowledge
 from cds.errors import SourceDataError
 from cds.model.preferences import counsel_chat_pairs, hh_rlhf_pairs, medsafetybench_pairs
@@ -163,7 +163,7 @@ def build_dataset(cfg: DatasetConfig, show_progress: bool = True) -> DatasetStat
     from rich.progress import track
 
     for split in ("train", "validation", "test"):
-        chosen_records = [r for r in records if r.split == split][: cfg.max_records]
+        chosen_records = spread([r for r in records if r.split == split], cfg.max_records)
         sft_lines, dpo_lines = [], []
         for record in track(
             chosen_records, description=f"dataset {split}", disable=not show_progress

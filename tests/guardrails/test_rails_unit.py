@@ -138,6 +138,22 @@ def test_platt_calibration_fixes_overconfidence():
     assert reliability(np.array([iso.apply(p) for p in overconfident]), labels)["ece"] < 0.03
 
 
+def test_platt_calibration_reads_the_rank_when_the_percentages_say_nothing():
+    # a model that always writes "2%" while its top item is right 60% of the time
+    rng = np.random.default_rng(2)
+    ranks = np.tile(np.arange(1, 6), 400)
+    labels = rng.uniform(size=ranks.size) < np.array([0.6, 0.2, 0.1, 0.05, 0.03])[ranks - 1]
+    probs = np.full(ranks.size, 0.02)
+    cal = fit_calibrator(probs, labels, "platt", 0.5, None, ranks)
+    assert cal.apply(0.02, 1) == pytest.approx(0.6, abs=0.05)
+    assert cal.apply(0.02, 3) < 0.2
+    calibrated = np.array([cal.apply(p, k) for p, k in zip(probs, ranks, strict=True)])
+    assert reliability(calibrated, labels)["ece"] < 0.05
+    # without ranks the same data can only be calibrated to the overall rate
+    flat = fit_calibrator(probs, labels, "platt", 0.5, None)
+    assert flat.apply(0.02, 1) == pytest.approx(labels.mean(), abs=0.03)
+
+
 def test_reliability_of_a_known_case():
     rel = reliability(np.array([0.9, 0.9, 0.1, 0.1]), np.array([True, False, False, False]))
     # bin 0.9: confidence 0.9, accuracy 0.5; bin 0.1: confidence 0.1, accuracy 0

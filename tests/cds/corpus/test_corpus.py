@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cds.corpus import CorpusConfig, build_corpus, read_corpus
+from cds.corpus import CorpusConfig, build_corpus, read_corpus, spread
 from cds.corpus.ddxplus import load_knowledge
 from cds.schemas import PhiType
 from tests.conftest import DDXPLUS
@@ -133,3 +133,17 @@ def test_notes_vary_in_structure(full_corpus):
 def test_no_raw_evidence_codes_in_notes(full_corpus):
     for r in read_corpus(full_corpus):
         assert not re.search(r"\b[EV]_\d+\b", r.note.text), r.note.id
+
+
+def test_a_spread_slice_covers_the_conditions_a_plain_slice_misses(full_corpus):
+    test_split = read_corpus(full_corpus, "test")
+    conditions = {r.pathology for r in test_split}
+    plain = {r.pathology for r in test_split[:25]}
+    spread_slice = spread(test_split, 25)
+    assert len(spread_slice) == 25
+    # the file is grouped by condition: a plain slice sees a handful of them
+    assert len(conditions) > 3 * len(plain)
+    assert len({r.pathology for r in spread_slice}) > 1.5 * len(plain)
+    # the order depends on the notes only, not on the order they came in
+    assert [r.note.id for r in spread(test_split[::-1], 25)] == [r.note.id for r in spread_slice]
+    assert len(spread(test_split)) == len(test_split)
