@@ -1,5 +1,6 @@
 """`cds model base|dataset`, `cds train sft`, `cds generate`: the language model."""
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -106,12 +107,18 @@ def generate(
     """Generate a schema-valid differential for one note and print it as JSON.
 
     The prompt is built as in training: the numbered note and, when the KB index exists, the
-    top retrieved passages. The note is not de-identified here (that is `cds suggest`)."""
+    top retrieved passages. The note is not de-identified here (that is `cds suggest`). Bad
+    input (empty, binary, invalid UTF-8, over --max-chars) exits 2 with one line and an
+    `input_rejected` audit event (hash and reason, never the text)."""
+    from cds.audit_log import OnDemandAuditSink
     from cds.model.generate import DifferentialGenerator, condition_codes
     from cds.schemas import Note
-    from cds.text_input import read_note_text
+    from cds.text_input import decode_or_reject, read_note_bytes
 
-    text = read_note_text(note_file, sys.stdin.buffer, max_chars)
+    data, where = read_note_bytes(note_file, sys.stdin.buffer)
+    sink = OnDemandAuditSink(params if params.exists() else None, "cli:generate")
+    subject = f"generate-{hashlib.sha256(data).hexdigest()[:12]}"
+    text = decode_or_reject(data, where, max_chars, sink, subject)
     note = Note.from_text("cli-note", "cli", text)
     passages = []
     if params.exists():

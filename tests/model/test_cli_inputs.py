@@ -1,11 +1,24 @@
 """`cds generate`, `cds train` and `cds model` refuse bad input with one line (no model load)."""
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
 from cds.cli import app
 
 runner = CliRunner()
+
+
+@pytest.fixture
+def audit_params(tmp_path):
+    """A params file whose audit log is a temporary database (never the project's)."""
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        f"audit:\n  database_url: sqlite:///{tmp_path}/audit.db\n"
+        f"  signing_key: {tmp_path}/key.pem\n"
+    )
+    return params
 
 
 @pytest.mark.parametrize(
@@ -18,19 +31,26 @@ runner = CliRunner()
         (b"x" * 50, "more than the limit"),
     ],
 )
-def test_generate_refuses_bad_notes(tmp_path, content, message):
+def test_generate_refuses_bad_notes(tmp_path, audit_params, content, message):
     note = tmp_path / "note.txt"
     note.write_bytes(content)
-    result = runner.invoke(app, ["generate", str(note), "--max-chars", "40"])
+    args = ["generate", str(note), "--max-chars", "40", "--params", str(audit_params)]
+    result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+    from cds.audit_log import open_audit
+
+    with open_audit(audit_params, "test") as log:
+        events = list(log.rows(types=["input_rejected"]))
+    assert len(events) == 1
+    assert "seen" not in json.dumps([list(map(str, row)) for row in events])
 
 
-def test_generate_missing_file_and_stdin(tmp_path):
+def test_generate_missing_file_and_stdin(tmp_path, audit_params):
     result = runner.invoke(app, ["generate", str(tmp_path / "none.txt")])
     assert result.exit_code == 2 and "file not found" in result.output
-    result = runner.invoke(app, ["generate", "-"], input=b"")
+    result = runner.invoke(app, ["generate", "-", "--params", str(audit_params)], input=b"")
     assert result.exit_code == 2 and "stdin: empty note" in result.output
 
 
