@@ -149,6 +149,9 @@ def test_platt_calibration_reads_the_rank_when_the_percentages_say_nothing():
     assert cal.apply(0.02, 3) < 0.2
     calibrated = np.array([cal.apply(p, k) for p, k in zip(probs, ranks, strict=True)])
     assert reliability(calibrated, labels)["ece"] < 0.05
+    # a lower place never raises confidence, even when a small sample says so
+    noise = fit_calibrator(probs, ranks > 1, "platt", 0.5, None, ranks)
+    assert noise.c == 0.0 and noise.apply(0.02, 5) == pytest.approx(noise.apply(0.02, 1))
     # without ranks the same data can only be calibrated to the overall rate
     flat = fit_calibrator(probs, labels, "platt", 0.5, None)
     assert flat.apply(0.02, 1) == pytest.approx(labels.mean(), abs=0.03)
