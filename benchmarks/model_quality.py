@@ -2,8 +2,9 @@
 
 Usage: python benchmarks/model_quality.py [--limit 30] [--adapter artifacts/adapter/sft ...]
 Each model (the base without fine-tuning, then each adapter) generates a constrained
-differential for the first `--limit` test notes (with exactly the prompts of the dataset
-stage, retrieved passages included). top-k: the gold pathology is among the first k items.
+differential for `--limit` test notes spread over the conditions (`cds.corpus.spread`), with
+the prompts of the dataset stage (retrieved passages included). top-k: the gold pathology is
+among the first k items.
 A generation that fails to parse counts as schema-invalid and as a miss.
 Writes benchmarks/results/model_quality.json.
 (The full evaluation with confidence intervals is `cds eval`, a later stage.)
