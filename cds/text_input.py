@@ -28,11 +28,6 @@ def read_note_bytes(source: str, stdin: BinaryIO) -> tuple[bytes, str]:
         raise InputError(f"{source}: cannot read ({type(e).__name__})") from None
 
 
-def read_note_text(source: str, stdin: BinaryIO, max_chars: int | None) -> str:
-    """The UTF-8 text of `source` (a path, or "-" for `stdin`), or InputError (exit 2)."""
-    return decode_note(*read_note_bytes(source, stdin), max_chars)
-
-
 def decode_note(data: bytes, where: str, max_chars: int | None) -> str:
     """The UTF-8 text of `data`, or InputError naming `where` (never quoting the text)."""
     if b"\x00" in data:
