@@ -63,3 +63,15 @@ def decode_or_reject(
             },
         )
         raise
+
+
+def record_rejected_file(path: Path, reason: str, sink: EventSink, subject_prefix: str) -> None:
+    """An `input_rejected` audit event for an input file a batch command refused: the file's
+    hash and size (when it exists) and the reason, never its content."""
+    data = path.read_bytes() if path.is_file() else b""
+    digest = hashlib.sha256(data).hexdigest()
+    sink.emit(
+        "input_rejected",
+        f"{subject_prefix}-{digest[:12]}",
+        {"file": str(path), "raw_sha256": digest, "bytes": len(data), "reason": reason},
+    )

@@ -9,7 +9,7 @@ import typer
 
 from cds.cli._common import console, handle_errors
 from cds.config import load_section
-from cds.text_input import decode_or_reject, read_note_bytes
+from cds.text_input import decode_or_reject, read_note_bytes, record_rejected_file
 
 app = typer.Typer(help="De-identify notes and measure PHI detection.", no_args_is_help=True)
 
@@ -18,6 +18,13 @@ def _config(params: Path):
     from governance.deid.stage import DeidConfig
 
     return load_section(params, "deidentify", DeidConfig)
+
+
+def _reject(file: Path, error: Exception, params: Path) -> None:
+    from cds.audit_log import OnDemandAuditSink
+
+    sink = OnDemandAuditSink(params if params.exists() else None, "cli:deid")
+    record_rejected_file(file, str(error).split(": ", 1)[-1], sink, "deid-file")
 
 
 @app.command("run")
@@ -29,10 +36,15 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """De-identify the corpus; fail (exit 3) if any PHI survives. Writes the PHI report."""
+    from governance.deid.errors import DeidInputError
     from governance.deid.stage import deidentify_corpus
 
     cfg = _config(params)
-    report = deidentify_corpus(cfg, show_progress=not quiet)
+    try:
+        report = deidentify_corpus(cfg, show_progress=not quiet)
+    except DeidInputError as e:
+        _reject(cfg.in_file, e, params)
+        raise
     if not quiet:
         console.print(
             f"deidentify: {report.notes} notes, {sum(report.detected_per_type.values())} spans "
@@ -54,11 +66,16 @@ def evaluate(
 ) -> None:
     """Token- and span-level recall, precision and F2, per type, and notes/s."""
     from governance.deid.engine import PhiDetector
+    from governance.deid.errors import DeidInputError
     from governance.deid.evaluate import evaluate as run_eval
     from governance.deid.evaluate import load_labelled, presidio_default_detect_batch
 
     cfg = _config(params) if params.exists() else None
-    corpus = load_labelled(file)[:limit]
+    try:
+        corpus = load_labelled(file)[:limit]
+    except DeidInputError as e:
+        _reject(file, e, params)
+        raise
     detector = PhiDetector(
         with_ner=cfg.ner if cfg else False, threshold=cfg.threshold if cfg else 0.3
     )

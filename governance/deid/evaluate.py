@@ -26,7 +26,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from governance.deid.engine import Detection
-from governance.deid.errors import DeidError
+from governance.deid.errors import DeidInputError
 from governance.deid.labels import PRESIDIO_RESEARCH, map_label
 
 _TOKEN = re.compile(r"\w+")
@@ -85,7 +85,7 @@ def _span(
     scheme: dict[str, str | None] | None = None,
 ) -> GoldSpan:
     if not (0 <= start < end <= text_len):
-        raise DeidError(f"{where}: span {start}-{end} outside the text")
+        raise DeidInputError(f"{where}: span {start}-{end} outside the text")
     return GoldSpan(start, end, label, map_label(label, scheme))
 
 
@@ -93,20 +93,20 @@ def load_labelled(path: Path) -> list[LabelledText]:
     """Read a labelled corpus in any accepted format.
 
     Raises:
-        DeidError: missing file, invalid JSON/UTF-8, or a record without text and spans
+        DeidInputError: missing file, invalid JSON/UTF-8, or a record without text and spans
         (the message gives the line number, never the text).
     """
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError as e:
-        raise DeidError(f"{path}: file not found") from e
+        raise DeidInputError(f"{path}: file not found") from e
     except UnicodeDecodeError as e:
-        raise DeidError(f"{path}: not UTF-8 text") from e
+        raise DeidInputError(f"{path}: not UTF-8 text") from e
     if raw.lstrip().startswith("["):
         try:
             records = json.loads(raw)
         except json.JSONDecodeError as e:
-            raise DeidError(f"{path}: invalid JSON at line {e.lineno}") from e
+            raise DeidInputError(f"{path}: invalid JSON at line {e.lineno}") from e
         numbered = list(enumerate(records, start=1))
     else:
         numbered = []
@@ -115,7 +115,7 @@ def load_labelled(path: Path) -> list[LabelledText]:
                 try:
                     numbered.append((i, json.loads(line)))
                 except json.JSONDecodeError as e:
-                    raise DeidError(f"{path}: line {i}: invalid JSON") from e
+                    raise DeidInputError(f"{path}: line {i}: invalid JSON") from e
     out = []
     for i, rec in numbered:
         where = f"{path}: record {i}"
@@ -139,12 +139,14 @@ def load_labelled(path: Path) -> list[LabelledText]:
                     _span(s["type"], s["start"], s["end"], len(text), where) for s in rec["phi"]
                 ]
         except (KeyError, TypeError) as e:
-            raise DeidError(f"{where}: expected text and PHI spans ({type(e).__name__})") from e
+            raise DeidInputError(
+                f"{where}: expected text and PHI spans ({type(e).__name__})"
+            ) from e
         if not isinstance(text, str):
-            raise DeidError(f"{where}: text is not a string")
+            raise DeidInputError(f"{where}: text is not a string")
         out.append(LabelledText(text, tuple(spans)))
     if not out:
-        raise DeidError(f"{path}: no records")
+        raise DeidInputError(f"{path}: no records")
     return out
 
 

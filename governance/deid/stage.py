@@ -18,7 +18,7 @@ from rich.progress import Progress
 from cds.schemas import CorpusRecord, Note
 from governance.deid.anonymize import Anonymizer
 from governance.deid.engine import GENERIC_PLACE_WORDS, SCORE_THRESHOLD, Detection, PhiDetector
-from governance.deid.errors import DeidError, ResidualPhiError
+from governance.deid.errors import DeidError, DeidInputError, ResidualPhiError
 from governance.deid.evaluate import GoldSpan, LabelledText, score
 from governance.deid.keys import load_key
 from governance.deid.recognizers.base import NOT_A_NAME
@@ -75,16 +75,24 @@ def residual_hits(output: str, values: set[str]) -> int:
 
 def _read_records(path: Path) -> list[CorpusRecord]:
     if not path.exists():
-        raise DeidError(f"{path}: file not found (run `cds corpus` first)")
+        raise DeidInputError(f"{path}: file not found (run `cds corpus` first)")
     records = []
-    with path.open(encoding="utf-8") as f:
-        for i, line in enumerate(f, start=1):
+    with path.open("rb") as f:
+        for i, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DeidInputError(f"{path}: line {i}: not valid UTF-8") from None
+            if not line.strip():
+                continue
             try:
                 records.append(CorpusRecord.model_validate_json(line))
             except ValidationError as e:
-                raise DeidError(
+                raise DeidInputError(
                     f"{path}: line {i}: not a corpus record ({e.error_count()} errors)"
-                ) from e
+                ) from None
+    if not records:
+        raise DeidInputError(f"{path}: no records")
     return records
 
 
@@ -93,7 +101,7 @@ def deidentify_corpus(cfg: DeidConfig, show_progress: bool = True) -> PhiReport:
     records = _read_records(cfg.in_file)
     for r in records:
         if len(r.note.text) > cfg.max_chars:
-            raise DeidError(
+            raise DeidInputError(
                 f"note {r.note.id}: {len(r.note.text)} chars > max_chars {cfg.max_chars}"
             )
     detector = PhiDetector(with_ner=cfg.ner, threshold=cfg.threshold)

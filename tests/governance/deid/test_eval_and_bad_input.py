@@ -88,15 +88,59 @@ def test_eval_cli_json_has_required_keys(tmp_path):
     assert data["token_recall"] == 1.0
 
 
-def test_bad_labelled_files_give_one_line_errors(tmp_path):
+def _audit_params(tmp_path, deidentify: str = ""):
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        f"deidentify:\n  max_chars: 1000000\n{deidentify}"
+        f"audit:\n  database_url: sqlite:///{tmp_path}/audit.db\n"
+        f"  signing_key: {tmp_path}/key.pem\n"
+    )
+    return params
+
+
+def _rejections(params) -> list[dict]:
+    from cds.audit_log import open_audit
+
+    with open_audit(params, "test") as log:
+        return [e.data for e in log.events(types=["input_rejected"])]
+
+
+def test_bad_labelled_files_give_one_line_errors_and_an_audit_event(tmp_path):
+    params = _audit_params(tmp_path)
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "Peggy Smith", "phi": [{"start": 0, "end": 99, "type": "PTName"}]}\n')
-    result = runner.invoke(app, ["deid", "eval", str(bad)])
+    result = runner.invoke(app, ["deid", "eval", str(bad), "--params", str(params)])
     assert result.exit_code == 2 and "outside the text" in result.output
     assert "Peggy" not in result.output
     bad.write_bytes(b"\xff\xfe{")
-    result = runner.invoke(app, ["deid", "eval", str(bad)])
+    result = runner.invoke(app, ["deid", "eval", str(bad), "--params", str(params)])
     assert result.exit_code == 2 and "UTF-8" in result.output
+    events = _rejections(params)
+    assert [e["reason"].split(":")[0] for e in events] == ["record 1", "not UTF-8 text"]
+    assert all(e["file"] == str(bad) and len(e["raw_sha256"]) == 64 for e in events)
+    assert "Peggy" not in json.dumps(events)
+
+
+def test_deid_run_rejects_a_bad_corpus_file_with_an_audit_event(tmp_path):
+    """Invalid UTF-8, a line that is not a corpus record, an empty file: exit 2, one line,
+    no traceback, no text quoted, and one `input_rejected` event each."""
+    corpus = tmp_path / "notes.jsonl"
+    params = _audit_params(tmp_path, f"  in_file: {corpus}\n  out_dir: {tmp_path / 'out'}\n")
+    cases = [
+        (b'{"note": "Peggy \xff Smith"}\n', "not valid UTF-8"),
+        (b'{"note": "Peggy Smith"}\n', "not a corpus record"),
+        (b"\n\n", "no records"),
+    ]
+    for content, words in cases:
+        corpus.write_bytes(content)
+        result = runner.invoke(app, ["deid", "run", "--params", str(params), "--quiet"])
+        assert result.exit_code == 2 and words in result.output, result.output
+        assert "Peggy" not in result.output and "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    events = _rejections(params)
+    assert [words in e["reason"] for e, (_, words) in zip(events, cases, strict=True)] == [True] * 3
+    assert "Peggy" not in json.dumps(events)
+    assert not (tmp_path / "out" / "notes.jsonl").exists()
 
 
 def test_text_command_bad_inputs(tmp_path):
@@ -121,9 +165,6 @@ def test_text_command_bad_inputs(tmp_path):
         result = runner.invoke(app, ["deid", "text", str(path), "--params", str(params)])
         assert result.exit_code == 2 and word in result.output, result.output
         assert "Peggy" not in result.output and "Traceback" not in result.output
-    from cds.audit_log import open_audit
-
-    with open_audit(params, "test") as log:
-        events = [row for row in log.rows(types=["input_rejected"])]
+    events = _rejections(params)
     assert len(events) == 4
-    assert "Peggy" not in json.dumps([list(map(str, row)) for row in events])
+    assert "Peggy" not in json.dumps(events)
