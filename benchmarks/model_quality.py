@@ -5,8 +5,11 @@ Each model (the base without fine-tuning, then each adapter) generates a constra
 differential for `--limit` test notes spread over the conditions (`cds.corpus.spread`), with
 the prompts of the dataset stage (retrieved passages included). top-k: the gold pathology is
 among the first k items.
+With `--candidates K` each note's conditions are narrowed, as `cds suggest` does, to the first K
+distinct conditions of its top `--candidate-pool` retrieved passages
+(`cds.model.generate.candidate_conditions`); without it the model chooses from the whole list.
 A generation that fails to parse counts as schema-invalid and as a miss.
-Writes benchmarks/results/model_quality.json.
+Writes benchmarks/results/model_quality.json (or `--out`).
 (The full evaluation with confidence intervals is `cds eval`, a later stage.)
 """
 
@@ -19,8 +22,15 @@ import platform
 import statistics
 from pathlib import Path
 
+from cds.config import load_section
 from cds.corpus.build import read_corpus, spread
-from cds.model.generate import DifferentialGenerator, GenerationError, condition_codes
+from cds.model.dataset import DatasetConfig, load_retriever
+from cds.model.generate import (
+    DifferentialGenerator,
+    GenerationError,
+    candidate_conditions,
+    condition_codes,
+)
 
 
 def main() -> None:
@@ -29,6 +39,9 @@ def main() -> None:
     parser.add_argument("--notes", type=Path, default=Path("data/deid/notes.jsonl"))
     parser.add_argument("--adapter", type=Path, action="append", default=[])
     parser.add_argument("--no-base", action="store_true", help="Skip the base model.")
+    parser.add_argument("--candidates", type=int, default=0, help="0: the whole list")
+    parser.add_argument("--candidate-pool", type=int, default=20)
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/model_quality.json"))
     args = parser.parse_args()
     adapters = args.adapter or [Path("artifacts/adapter/sft")]
@@ -38,6 +51,12 @@ def main() -> None:
         json.loads(line)["note_id"]: json.loads(line)
         for line in Path("data/sft/sft_test.jsonl").read_text().splitlines()
     }
+    candidates: dict[str, tuple[str, ...]] = {}
+    if args.candidates:
+        retriever = load_retriever(load_section(args.params, "dataset", DatasetConfig))
+        for r in records:
+            pool = retriever.retrieve(r.note, k=args.candidate_pool)
+            candidates[r.note.id] = candidate_conditions(pool, codes, args.candidates)
     results = {}
     for adapter in ([] if args.no_base else [None]) + adapters:
         name = "base" if adapter is None else str(adapter)
@@ -47,7 +66,11 @@ def main() -> None:
         for r in records:
             row = sft_rows.get(r.note.id)
             try:
-                out = generator.generate(r.note, chat=row["prompt"] if row else None)
+                out = generator.generate(
+                    r.note,
+                    chat=row["prompt"] if row else None,
+                    candidates=candidates.get(r.note.id, ()),
+                )
             except GenerationError:
                 continue
             valid += 1
@@ -67,7 +90,10 @@ def main() -> None:
         }
         print(name, results[name], flush=True)
     machine = {"platform": platform.platform(), "cpus": os.cpu_count()}
-    args.out.write_text(json.dumps({"machine": machine, "models": results}, indent=2) + "\n")
+    setting = {"candidates": args.candidates, "candidate_pool": args.candidate_pool}
+    args.out.write_text(
+        json.dumps({"machine": machine, "setting": setting, "models": results}, indent=2) + "\n"
+    )
 
 
 if __name__ == "__main__":

@@ -73,6 +73,14 @@ class SuggestConfig(BaseModel):
     guardrails_dir: Path = Path("artifacts/guardrails")
     calibration: Path = Path("artifacts/calibration.json")
     passages: int = Field(2, ge=0, le=10, description="KB passages in the prompt, as in training")
+    candidates: int = Field(
+        5,
+        ge=0,
+        le=50,
+        description="conditions the model may choose from: the distinct conditions of the "
+        "top `candidate_pool` retrieved passages (0: the whole condition list)",
+    )
+    candidate_pool: int = Field(20, ge=1, le=30, description="passages searched for candidates")
     max_chars: int = Field(20_000, ge=100)
     rail_timeout_s: float = Field(10.0, gt=0)
 
@@ -106,6 +114,7 @@ class Screening:
     decisions: list[GuardrailDecision]
     stop: str | None  # "crisis" | "blocked" | "review" when the model must not run
     urgent: bool
+    candidates: tuple[str, ...] = ()  # conditions the model may write; () = the whole list
 
     @property
     def escalated(self) -> bool:
@@ -255,10 +264,21 @@ class Suggester:
             if rail.name == "note_injection" and outcome is not None and outcome.replacement:
                 model_text = outcome.replacement
         note = Note.from_text(note_id, patient_id, model_text)
-        passages = []
-        if self.cfg.passages:
+        passages, candidates = [], ()
+        pool_size = max(self.cfg.passages, self.cfg.candidate_pool if self.cfg.candidates else 0)
+        if pool_size:
             retrieval_started = time.perf_counter()
-            passages = (retriever or self.kb).retrieve(note, k=self.cfg.passages)
+            pool = (retriever or self.kb).retrieve(note, k=pool_size)
+            passages = pool[: self.cfg.passages]
+            # Only the passages' condition labels (from the vetted KB index) leave the pool;
+            # its texts never reach the model, so the passage rails check the prompt's only.
+            from cds.model.generate import candidate_conditions
+
+            candidates = (
+                candidate_conditions(pool, self.conditions, self.cfg.candidates)
+                if self.cfg.candidates
+                else ()
+            )
             self.sink.emit(
                 "retrieval",
                 note_id,
@@ -271,6 +291,7 @@ class Suggester:
                         }
                         for p in passages
                     ],
+                    "candidates": list(candidates),
                     "seconds": round(time.perf_counter() - retrieval_started, 4),
                 },
             )
@@ -278,7 +299,14 @@ class Suggester:
                 run = self._run(rail, passages, note_id)
                 decisions.append(run.decision)
                 passages = run.outcome.replacement if run.outcome is not None else []
-        return Screening(note_id, note, list(passages), decisions, None, urgent)
+        return Screening(note_id, note, list(passages), decisions, None, urgent, candidates)
+
+    def generate(self, s: Screening):
+        """The model's differential for a screened note (`cds.model.generate.Generated`):
+        the prompt's passages, and the conditions narrowed to the note's candidates."""
+        return self.generator.generate(
+            s.note, [(p.passage_id, p.text) for p in s.passages], candidates=s.candidates
+        )
 
     def suggest(
         self, text: str, note_id: str | None = None, patient_id: str = "cli", retriever=None
@@ -290,9 +318,7 @@ class Suggester:
         decisions = s.decisions
         generation_started = time.perf_counter()
         try:
-            generated = self.generator.generate(
-                s.note, [(p.passage_id, p.text) for p in s.passages]
-            )
+            generated = self.generate(s)
         except Exception as e:  # noqa: BLE001 - a failed generation fails closed to review
             decisions.append(
                 GuardrailDecision(

@@ -51,9 +51,7 @@ def item_outcomes(
         if s.stop is not None or s.note is None:
             continue
         try:
-            generated = suggester.generator.generate(
-                s.note, [(p.passage_id, p.text) for p in s.passages]
-            )
+            generated = suggester.generate(s)
         except Exception:  # noqa: BLE001 - a failed generation has no items to calibrate
             continue
         for rank, item in enumerate(generated.differential.items, start=1):

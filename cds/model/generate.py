@@ -1,5 +1,6 @@
 """Schema-constrained generation: the model can only write JSON of `output_model` (conditions
-and line numbers are enums), decoded with outlines' JSON-schema logits processing on
+and line numbers are enums; the conditions are the whole configured list, or a note's
+`candidate_conditions` from retrieval), decoded with outlines' JSON-schema logits processing on
 transformers (CPU or GPU). The text is then re-validated with pydantic and turned into a
 `Differential` (ICD-10 codes from the condition list; ranked; de-duplicated). A generation that
 ends before the JSON closes (token budget) raises `GenerationError`: the caller fails closed.
@@ -9,6 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +24,7 @@ from cds.model.prompt import messages, output_model, to_differential
 from cds.schemas import Differential, Note
 
 MAX_NEW_TOKENS = 640  # 5 items of at most ~110 tokens each, and the braces
+CACHED_DECODERS = 32  # compiled constrained decoders kept (one per line count and condition set)
 
 
 class GenerationError(CdsError):
@@ -62,35 +66,48 @@ class DifferentialGenerator:
         self.model = outlines.from_transformers(model, self.tokenizer)
         self.conditions = conditions  # name -> ICD-10
         self.max_new_tokens = max_new_tokens
-        self._generators: dict[int, object] = {}
+        self._generators: OrderedDict[tuple[int, tuple[str, ...]], tuple] = OrderedDict()
 
-    def _generator(self, line_count: int):
+    def _generator(self, line_count: int, conditions: tuple[str, ...]):
         import outlines
 
-        if line_count not in self._generators:
+        key = (line_count, conditions)
+        if key not in self._generators:
             from outlines.types import JsonSchema
 
-            schema = output_model(sorted(self.conditions), line_count)
+            schema = output_model(conditions, line_count)
             # At most one space between tokens: free whitespace would let a weak model spend
             # its whole token budget on blanks.
             json_type = JsonSchema(schema, whitespace_pattern=r"[ ]?")
-            self._generators[line_count] = (schema, outlines.Generator(self.model, json_type))
-        return self._generators[line_count]
+            self._generators[key] = (schema, outlines.Generator(self.model, json_type))
+            if len(self._generators) > CACHED_DECODERS:
+                self._generators.popitem(last=False)
+        self._generators.move_to_end(key)
+        return self._generators[key]
 
     def prompt(self, chat: list[dict[str, str]]) -> str:
         return self.tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
 
     def generate(
-        self, note: Note, passages=(), chat: list[dict[str, str]] | None = None
+        self,
+        note: Note,
+        passages=(),
+        chat: list[dict[str, str]] | None = None,
+        candidates: Sequence[str] = (),
     ) -> Generated:
         """`chat` replaces the default prompt (system + numbered note + passages), e.g. to
-        replay exactly the prompt of a dataset record."""
+        replay exactly the prompt of a dataset record. `candidates` (names from the condition
+        list) narrows the conditions the model may write; empty means the whole list."""
         import torch
 
-        # The clock includes building the constrained decoder (once per note length): that is
-        # generation cost, not the rails'.
+        unknown = [c for c in candidates if c not in self.conditions]
+        if unknown:
+            raise GenerationError(f"{len(unknown)} candidate condition(s) not in the list")
+        allowed = tuple(sorted(set(candidates) or self.conditions))
+        # The clock includes building the constrained decoder (once per note length and
+        # candidate set): that is generation cost, not the rails'.
         start = time.perf_counter()
-        schema, generator = self._generator(note.line_count)
+        schema, generator = self._generator(note.line_count, allowed)
         with torch.inference_mode():
             text = generator(
                 self.prompt(chat or messages(note, passages)),
@@ -107,6 +124,22 @@ class DifferentialGenerator:
             ) from None
         tokens = len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
         return Generated(differential, json.dumps(json.loads(text)), tokens, seconds)
+
+
+def candidate_conditions(
+    passages: Iterable, conditions: dict[str, str], limit: int
+) -> tuple[str, ...]:
+    """The first `limit` distinct conditions of retrieved `passages` (best first) that are on
+    the configured list: what the model may choose from for this note. Every candidate then
+    has a vetted KB passage behind it. Empty when no passage names a listed condition (the
+    caller falls back to the whole list)."""
+    out: list[str] = []
+    for p in passages:
+        if p.condition in conditions and p.condition not in out:
+            out.append(p.condition)
+            if len(out) == limit:
+                break
+    return tuple(out)
 
 
 @lru_cache(maxsize=1)

@@ -41,7 +41,7 @@ FIRST_PERSON_CRISIS = (
 
 
 class ExplodingGenerator:
-    def generate(self, note, passages):
+    def generate(self, note, passages, candidates=()):
         raise AssertionError("the model must not run on this input")
 
 
@@ -89,6 +89,32 @@ def test_a_note_goes_through_every_rail_and_the_log_has_no_phi(suggester, record
     values = {text[p["start"] : p["end"]] for p in record["phi"]}
     leaked = [v for v in values if len(v) >= 4 and v in logged]
     assert values and not leaked
+
+
+def test_the_model_chooses_only_among_the_notes_retrieved_candidates(suggester, records):
+    sink = ListSink()
+    suggester.sink = sink
+    screening = suggester.screen(records[1]["note"]["text"])
+    assert 1 <= len(screening.candidates) <= suggester.cfg.candidates
+    pool = suggester.kb.retrieve(screening.note, k=suggester.cfg.candidate_pool)
+    assert set(screening.candidates) <= {p.condition for p in pool}
+    assert len(screening.passages) == suggester.cfg.passages  # the prompt is as in training
+    generated = suggester.generate(screening)
+    assert {i.condition for i in generated.differential.items} <= set(screening.candidates)
+    retrieval = next(e[2] for e in sink.events if e[0] == "retrieval")
+    assert retrieval["candidates"] == list(screening.candidates)
+    whole_list = Suggester(
+        suggester.cfg.model_copy(update={"candidates": 0}),
+        suggester.kb,
+        suggester.models,
+        ListSink(),
+        suggester.generator,
+    )
+    assert whole_list.screen(records[1]["note"]["text"]).candidates == ()
+    from cds.model.generate import GenerationError
+
+    with pytest.raises(GenerationError, match="not in the list"):
+        suggester.generator.generate(screening.note, candidates=["Not a condition"])
 
 
 def test_first_person_crisis_gets_the_fixed_message_and_no_model_call(suggester):

@@ -31,6 +31,22 @@ def test_schema_allows_only_known_conditions_and_existing_lines():
     assert "Pneumonia" in json.dumps(json_schema) and "enum" in json.dumps(json_schema)
 
 
+def test_candidates_are_the_first_distinct_listed_conditions_of_the_passages():
+    from types import SimpleNamespace
+
+    from cds.model.generate import candidate_conditions
+
+    listed = {"Asthma": "J45", "Bronchitis": "J40", "Pneumonia": "J18"}
+    passages = [
+        SimpleNamespace(condition=c)
+        for c in ["Bronchitis", None, "Bronchitis", "Unlisted", "Asthma", "Pneumonia"]
+    ]
+    assert candidate_conditions(passages, listed, 5) == ("Bronchitis", "Asthma", "Pneumonia")
+    assert candidate_conditions(passages, listed, 2) == ("Bronchitis", "Asthma")
+    # nothing listed among the passages: no narrowing (the caller uses the whole list)
+    assert candidate_conditions(passages[1:2] + passages[3:4], listed, 5) == ()
+
+
 def test_to_differential_ranks_dedupes_scales_and_adds_codes():
     schema = output_model(["Pneumonia", "Influenza"], line_count=4)
     parsed = schema.model_validate_json(
