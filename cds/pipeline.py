@@ -115,6 +115,7 @@ class Screening:
     stop: str | None  # "crisis" | "blocked" | "review" when the model must not run
     urgent: bool
     candidates: tuple[str, ...] = ()  # conditions the model may write; () = the whole list
+    candidate_passages: tuple = ()  # the best retrieved passage of each candidate
 
     @property
     def escalated(self) -> bool:
@@ -264,7 +265,7 @@ class Suggester:
             if rail.name == "note_injection" and outcome is not None and outcome.replacement:
                 model_text = outcome.replacement
         note = Note.from_text(note_id, patient_id, model_text)
-        passages, candidates = [], ()
+        passages, candidates, candidate_passages = [], (), ()
         pool_size = max(self.cfg.passages, self.cfg.candidate_pool if self.cfg.candidates else 0)
         if pool_size:
             retrieval_started = time.perf_counter()
@@ -278,6 +279,9 @@ class Suggester:
                 candidate_conditions(pool, self.conditions, self.cfg.candidates)
                 if self.cfg.candidates
                 else ()
+            )
+            candidate_passages = tuple(
+                next(p for p in pool if p.condition == c) for c in candidates
             )
             self.sink.emit(
                 "retrieval",
@@ -299,7 +303,9 @@ class Suggester:
                 run = self._run(rail, passages, note_id)
                 decisions.append(run.decision)
                 passages = run.outcome.replacement if run.outcome is not None else []
-        return Screening(note_id, note, list(passages), decisions, None, urgent, candidates)
+        return Screening(
+            note_id, note, list(passages), decisions, None, urgent, candidates, candidate_passages
+        )
 
     def generate(self, s: Screening):
         """The model's differential for a screened note (`cds.model.generate.Generated`):
@@ -343,8 +349,14 @@ class Suggester:
             },
         )
         differential: Differential | None = generated.differential
+        # Each candidate's own passage joins the prompt's, so the citation rail can attach a
+        # vetted KB source to every item the model could write (rag.verify checks each one).
+        prompt_ids = {p.passage_id for p in s.passages}
+        cited = tuple(s.passages) + tuple(
+            p for p in s.candidate_passages if p.passage_id not in prompt_ids
+        )
         for rail in self.output_rails:
-            run = self._run(rail, OutputSubject(differential, s.note, tuple(s.passages)), s.note_id)
+            run = self._run(rail, OutputSubject(differential, s.note, cited), s.note_id)
             decisions.append(run.decision)
             if run.failed or run.decision.verdict is Verdict.BLOCK:
                 differential = None

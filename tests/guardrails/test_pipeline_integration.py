@@ -103,6 +103,13 @@ def test_the_model_chooses_only_among_the_notes_retrieved_candidates(suggester, 
     assert {i.condition for i in generated.differential.items} <= set(screening.candidates)
     retrieval = next(e[2] for e in sink.events if e[0] == "retrieval")
     assert retrieval["candidates"] == list(screening.candidates)
+    # every item the model can write has a vetted KB passage cited, even when that passage
+    # is not among the prompt's two
+    assert [p.condition for p in screening.candidate_passages] == list(screening.candidates)
+    s = suggester.suggest(records[1]["note"]["text"])
+    assert s.differential is not None
+    for item in s.differential.items:
+        assert any(c.kind == "kb" for c in item.citations), item.condition
     whole_list = Suggester(
         suggester.cfg.model_copy(update={"candidates": 0}),
         suggester.kb,
