@@ -117,6 +117,13 @@ class Screening:
     candidates: tuple[str, ...] = ()  # conditions the model may write; () = the whole list
     candidate_passages: tuple = ()  # the best retrieved passage of each candidate
 
+    def retrieval_rank(self, condition: str) -> int:
+        """The place of `condition` among the candidates (1: best); one past the last when
+        retrieval did not propose it (a calibration feature)."""
+        if condition in self.candidates:
+            return self.candidates.index(condition) + 1
+        return len(self.candidates) + 1
+
     @property
     def escalated(self) -> bool:
         return any(
@@ -365,12 +372,14 @@ class Suggester:
                 differential = run.outcome.replacement
         calibrated: tuple[float, ...] = ()
         if differential is not None:
-            calibrated, decision = self._calibrate(differential)
+            calibrated, decision = self._calibrate(differential, s)
             decisions.append(decision)
             self.sink.emit("guardrail_decision", s.note_id, decision.model_dump(mode="json"))
         return self._finish(s, differential, calibrated, started)
 
-    def _calibrate(self, differential: Differential) -> tuple[tuple[float, ...], GuardrailDecision]:
+    def _calibrate(
+        self, differential: Differential, s: Screening
+    ) -> tuple[tuple[float, ...], GuardrailDecision]:
         start = time.perf_counter()
         if self.calibrator is None:
             return (), GuardrailDecision(
@@ -381,7 +390,7 @@ class Suggester:
                 latency_ms=(time.perf_counter() - start) * 1000,
             )
         calibrated = tuple(
-            round(self.calibrator.apply(i.probability, rank), 4)
+            round(self.calibrator.apply(i.probability, rank, s.retrieval_rank(i.condition)), 4)
             for rank, i in enumerate(differential.items, start=1)
         )
         top = calibrated[0]

@@ -30,7 +30,7 @@ class CalibrateConfig(BaseModel):
     notes_file: Path = Path("data/deid/notes.jsonl")
     fit_split: SplitName = "validation"
     eval_split: SplitName = "test"
-    max_notes: int = Field(25, ge=5, description="per split; CPU generation is ~7 s a note")
+    max_notes: int = Field(50, ge=5, description="per split; CPU generation is ~7 s a note")
     method: Method = "platt"
     review_below: float = Field(
         0.5, ge=0, le=1, description="calibrated top-1 under this -> review"
@@ -41,11 +41,12 @@ class CalibrateConfig(BaseModel):
 
 def item_outcomes(
     suggester, records: list[CorpusRecord], show_progress: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(model probability, rank, correct) for every item the model wrote on `records`."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(model probability, rank, retrieval rank, correct) for every item the model wrote on
+    `records`."""
     from rich.progress import track
 
-    probs, ranks, labels = [], [], []
+    probs, ranks, retrieval_ranks, labels = [], [], [], []
     for r in track(records, description="generating", disable=not show_progress, transient=True):
         s = suggester.screen(r.note.text, note_id=r.note.id, patient_id=r.note.patient_id)
         if s.stop is not None or s.note is None:
@@ -57,8 +58,14 @@ def item_outcomes(
         for rank, item in enumerate(generated.differential.items, start=1):
             probs.append(item.probability)
             ranks.append(rank)
+            retrieval_ranks.append(s.retrieval_rank(item.condition))
             labels.append(item.condition == r.pathology)
-    return np.array(probs, dtype=float), np.array(ranks, dtype=int), np.array(labels, dtype=bool)
+    return (
+        np.array(probs, dtype=float),
+        np.array(ranks, dtype=int),
+        np.array(retrieval_ranks, dtype=int),
+        np.array(labels, dtype=bool),
+    )
 
 
 def run_calibration(cfg: CalibrateConfig, suggester, show_progress: bool = True) -> dict:
@@ -66,12 +73,12 @@ def run_calibration(cfg: CalibrateConfig, suggester, show_progress: bool = True)
         raise CalibrationError(f"{cfg.notes_file}: not found (run `cds deid run` first)")
     fit_rows = spread(read_corpus(cfg.notes_file, cfg.fit_split), cfg.max_notes)
     eval_rows = spread(read_corpus(cfg.notes_file, cfg.eval_split), cfg.max_notes)
-    p_fit, k_fit, y_fit = item_outcomes(suggester, fit_rows, show_progress)
-    p_eval, k_eval, y_eval = item_outcomes(suggester, eval_rows, show_progress)
+    p_fit, k_fit, r_fit, y_fit = item_outcomes(suggester, fit_rows, show_progress)
+    p_eval, k_eval, r_eval, y_eval = item_outcomes(suggester, eval_rows, show_progress)
     adapter = str(suggester.cfg.adapter) if suggester.cfg.adapter else None
-    calibrator = fit_calibrator(p_fit, y_fit, cfg.method, cfg.review_below, adapter, k_fit)
-    cal_fit = np.array([calibrator.apply(p, k) for p, k in zip(p_fit, k_fit, strict=True)])
-    cal_eval = np.array([calibrator.apply(p, k) for p, k in zip(p_eval, k_eval, strict=True)])
+    calibrator = fit_calibrator(p_fit, y_fit, cfg.method, cfg.review_below, adapter, k_fit, r_fit)
+    cal_fit = np.array([calibrator.apply(*f) for f in zip(p_fit, k_fit, r_fit, strict=True)])
+    cal_eval = np.array([calibrator.apply(*f) for f in zip(p_eval, k_eval, r_eval, strict=True)])
     report = {
         "method": cfg.method,
         "review_below": cfg.review_below,

@@ -2,12 +2,14 @@
 
 An item is correct when its condition is the note's gold pathology. `fit_calibrator` maps the
 model's probability to the observed frequency on the validation split, by Platt scaling or
-isotonic regression (more flexible, needs more data). Platt scaling reads the item's rank too,
-`sigmoid(a * logit(p) + c * log(rank) + b)`: a small model's stated percentages can be nearly
-constant while its ranking still carries the signal. The rank's weight is bounded to be <= 0
-(a lower place never raises confidence), which keeps three parameters safe on a few dozen
-items. The calibrated top-1 probability is the suggestion's confidence; below `review_below` the
-case goes to a clinician.
+isotonic regression (more flexible, needs more data). Platt scaling reads two ranks too,
+`sigmoid(a * logit(p) + c * log(rank) + d * log(retrieval_rank) + b)`: the item's place in the
+differential, and the place of its condition among the note's retrieved candidates (1: the
+condition of the best passage; one past the last candidate when retrieval did not propose it).
+A small model's stated percentages can be nearly constant while these places still carry the
+signal. Both weights are bounded to be <= 0 (a lower place never raises confidence), which
+keeps four parameters safe on a few dozen items. The calibrated top-1 probability is the
+suggestion's confidence; below `review_below` the case goes to a clinician.
 """
 
 from __future__ import annotations
@@ -35,20 +37,27 @@ class Calibrator(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     method: Method
-    a: float = 1.0  # platt: sigmoid(a * logit(p) + c * log(rank) + b)
+    a: float = 1.0  # platt: sigmoid(a * logit(p) + c * log(rank) + d * log(retrieval_rank) + b)
     b: float = 0.0
     c: float = 0.0
+    d: float = 0.0
     x: list[float] = Field(default_factory=list)  # isotonic: knots
     y: list[float] = Field(default_factory=list)
     review_below: float = Field(ge=0.0, le=1.0)
     fitted_on: int = Field(ge=0, description="items")
     adapter: str | None = None
 
-    def apply(self, p: float, rank: int = 1) -> float:
-        """Calibrated probability of the item ranked `rank` (1: top) with model probability `p`."""
+    def apply(self, p: float, rank: int = 1, retrieval_rank: int = 1) -> float:
+        """Calibrated probability of the item ranked `rank` (1: top) with model probability `p`
+        whose condition is candidate `retrieval_rank` of the note's retrieval."""
         p = min(max(p, EPS), 1 - EPS)
         if self.method == "platt":
-            z = self.a * math.log(p / (1 - p)) + self.c * math.log(max(rank, 1)) + self.b
+            z = (
+                self.a * math.log(p / (1 - p))
+                + self.c * math.log(max(rank, 1))
+                + self.d * math.log(max(retrieval_rank, 1))
+                + self.b
+            )
             return 1 / (1 + math.exp(-z))
         return float(np.interp(p, self.x, self.y))
 
@@ -65,9 +74,11 @@ def fit_calibrator(
     review_below: float,
     adapter: str | None,
     ranks: np.ndarray | None = None,
+    retrieval_ranks: np.ndarray | None = None,
 ) -> Calibrator:
-    """`ranks`: each item's rank in its differential (1: top; None: all 1). Isotonic regression
-    reads the probability only."""
+    """`ranks`: each item's rank in its differential (1: top; None: all 1); `retrieval_ranks`:
+    its condition's place among the note's retrieved candidates (None: all 1). Isotonic
+    regression reads the probability only."""
     if len(probs) < MIN_ITEMS:
         raise CalibrationError(
             f"cannot calibrate on {len(probs)} items: need at least {MIN_ITEMS} "
@@ -89,27 +100,33 @@ def fit_calibrator(
 
     z, y = _logit(probs), labels.astype(float)
     log_rank = np.log(np.maximum(ranks, 1)) if ranks is not None else np.zeros_like(z)
+    log_retrieval = (
+        np.log(np.maximum(retrieval_ranks, 1)) if retrieval_ranks is not None else np.zeros_like(z)
+    )
 
     def loss(params: np.ndarray) -> float:
-        q = 1 / (1 + np.exp(-(params[0] * z + params[2] * log_rank + params[1])))
+        logits = params[0] * z + params[2] * log_rank + params[3] * log_retrieval + params[1]
+        q = 1 / (1 + np.exp(-logits))
         q = np.clip(q, EPS, 1 - EPS)
         return float(-(y * np.log(q) + (1 - y) * np.log(1 - q)).mean())
 
     # Bounded: with no correct item at all the fit drives every probability towards 0 (so every
-    # case goes to review) instead of diverging. c <= 0: the model lists its items most probable
-    # first, so a lower place never raises confidence. Unconstrained, a few dozen items can fit
+    # case goes to review) instead of diverging. c, d <= 0: the model lists its items most
+    # probable first and retrieval its passages best first, so a lower place never raises
+    # confidence. Unconstrained, a few dozen items can fit
     # noise the other way (the first demo run did: test ECE 0.24, docs/performance.md).
     res = minimize(
         loss,
-        np.array([1.0, 0.0, 0.0]),
+        np.array([1.0, 0.0, 0.0, 0.0]),
         method="L-BFGS-B",
-        bounds=[(0.05, 20), (-20, 20), (-20, 0)],
+        bounds=[(0.05, 20), (-20, 20), (-20, 0), (-20, 0)],
     )
     return Calibrator(
         method=method,
         a=float(res.x[0]),
         b=float(res.x[1]),
         c=float(res.x[2]),
+        d=float(res.x[3]),
         review_below=review_below,
         fitted_on=len(probs),
         adapter=adapter,

@@ -157,6 +157,35 @@ def test_platt_calibration_reads_the_rank_when_the_percentages_say_nothing():
     assert flat.apply(0.02, 1) == pytest.approx(labels.mean(), abs=0.03)
 
 
+def test_platt_calibration_reads_the_retrieval_rank_beside_the_models_rank():
+    # the model's own order says nothing; retrieval's first candidate is right 70% of the time
+    rng = np.random.default_rng(3)
+    retrieval = np.tile(np.arange(1, 7), 300)  # 6: a condition retrieval did not propose
+    ranks = rng.integers(1, 3, size=retrieval.size)
+    truth = np.array([0.7, 0.15, 0.08, 0.04, 0.02, 0.01])[retrieval - 1]
+    labels = rng.uniform(size=retrieval.size) < truth
+    probs = np.full(retrieval.size, 0.02)
+    cal = fit_calibrator(probs, labels, "platt", 0.5, None, ranks, retrieval)
+    assert cal.d < 0 and cal.c == pytest.approx(0.0, abs=0.3)
+    assert cal.apply(0.02, 2, 1) > 0.5 > cal.apply(0.02, 1, 2)
+    calibrated = np.array(
+        [cal.apply(p, k, r) for p, k, r in zip(probs, ranks, retrieval, strict=True)]
+    )
+    assert reliability(calibrated, labels)["ece"] < 0.05
+    # a lower retrieval place never raises confidence, even when a sample says so
+    noise = fit_calibrator(probs, retrieval > 1, "platt", 0.5, None, ranks, retrieval)
+    assert noise.d == 0.0
+
+
+def test_a_screening_ranks_conditions_by_their_place_among_the_candidates():
+    from cds.pipeline import Screening
+
+    s = Screening("n", None, [], [], None, False, ("Asthma", "Bronchitis"))
+    assert [s.retrieval_rank(c) for c in ("Asthma", "Bronchitis", "Pneumonia")] == [1, 2, 3]
+    whole_list = Screening("n", None, [], [], None, False)
+    assert whole_list.retrieval_rank("Asthma") == 1
+
+
 def test_reliability_of_a_known_case():
     rel = reliability(np.array([0.9, 0.9, 0.1, 0.1]), np.array([True, False, False, False]))
     # bin 0.9: confidence 0.9, accuracy 0.5; bin 0.1: confidence 0.1, accuracy 0
