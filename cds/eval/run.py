@@ -2,7 +2,8 @@
 three baselines on the same cases, written to `reports/metrics.json` and plots.
 
 Baselines: `base_model` (the pipeline with the base model, no adapter), `no_retrieval` (the
-fine-tuned pipeline with no passages in the prompt) and `frequency_prior` (always the commonest
+fine-tuned pipeline with no passages in the prompt and no retrieved candidates: the whole
+condition list) and `frequency_prior` (always the commonest
 conditions of the training split, no model).
 """
 
@@ -64,8 +65,8 @@ def run_case(suggester: Suggester, case: EvalCase) -> CaseResult:
             seconds["retrieval"] = p["seconds"]
         elif t == "model_output":
             seconds["generation"] = p["seconds"]
-    # What the stages above do not account for: mostly building the constrained decoder for a
-    # note length the generator has not seen yet (outlines compiles one per line count).
+    # What the stages above do not account for: events, the disclaimer, assembling the
+    # suggestion. (Building the constrained decoder is inside generation's seconds.)
     seconds["other"] = max(0.0, total - sum(v for k, v in seconds.items() if k != "total"))
     citations = next((d.get("details") or {} for d in decisions if d["rail"] == "citations"), {})
     schema = next((d for d in decisions if d["rail"] == "schema"), None)
@@ -122,7 +123,9 @@ def evaluate(cfg: EvalConfig, suggester: Suggester, cases: list[EvalCase], set_n
         else:
             variant = Suggester(
                 suggester.cfg.model_copy(
-                    update={"adapter": None} if name == "base_model" else {"passages": 0}
+                    update={"adapter": None}
+                    if name == "base_model"
+                    else {"passages": 0, "candidates": 0}
                 ),
                 suggester.kb, suggester.models, ListSink(),
                 None if name == "base_model" else suggester.generator, deid=suggester.deid,
