@@ -33,7 +33,11 @@ class CalibrateConfig(BaseModel):
     max_notes: int = Field(50, ge=5, description="per split; CPU generation is ~7 s a note")
     method: Method = "platt"
     review_below: float = Field(
-        0.5, ge=0, le=1, description="calibrated top-1 under this -> review"
+        0.9,
+        ge=0,
+        le=1,
+        description="calibrated top-1 under this -> review: a case skips clinician review "
+        "only when its top item is estimated right at least this often",
     )
     out_file: Path = Path("artifacts/calibration.json")
     report_dir: Path = Path("reports/calibration")
