@@ -2,7 +2,8 @@
 
 validate input -> PHI scrub -> crisis, scope, harmful-request and injection rails -> retrieve ->
 passage integrity and injection rails -> generate (schema-constrained) -> schema, citation,
-medication and safety rails -> calibrate -> disclaimer rail -> route.
+medication and safety rails -> calibrate (items re-ranked by calibrated probability) ->
+disclaimer rail -> route.
 
 Routes: `crisis` (first-person risk disclosure: fixed message, alert, no model call), `blocked`
 (a rail blocked the input or the output: fixed message, no model text), `review` (any rail
@@ -372,40 +373,40 @@ class Suggester:
                 differential = run.outcome.replacement
         calibrated: tuple[float, ...] = ()
         if differential is not None:
-            calibrated, decision = self._calibrate(differential, s)
+            differential, calibrated, decision = self._calibrate(differential, s)
             decisions.append(decision)
             self.sink.emit("guardrail_decision", s.note_id, decision.model_dump(mode="json"))
         return self._finish(s, differential, calibrated, started)
 
     def _calibrate(
         self, differential: Differential, s: Screening
-    ) -> tuple[tuple[float, ...], GuardrailDecision]:
+    ) -> tuple[Differential, tuple[float, ...], GuardrailDecision]:
+        """The differential re-ranked by calibrated probability (`Calibrator.rerank`), those
+        probabilities, and the routing decision on the top one. Without a calibrator, or when
+        calibrating fails, the model's differential goes to review uncalibrated."""
         start = time.perf_counter()
+
+        def decision(verdict: Verdict, reason: str, **extra) -> GuardrailDecision:
+            ms = (time.perf_counter() - start) * 1000
+            return GuardrailDecision(
+                rail="confidence", stage="output", verdict=verdict, reason=reason,
+                latency_ms=ms, **extra,
+            )  # fmt: skip
+
         if self.calibrator is None:
-            return (), GuardrailDecision(
-                rail="confidence",
-                stage="output",
-                verdict=Verdict.ESCALATE,
-                reason="no calibration file: confidence unknown, clinician review",
-                latency_ms=(time.perf_counter() - start) * 1000,
-            )
-        calibrated = tuple(
-            round(self.calibrator.apply(i.probability, rank, s.retrieval_rank(i.condition)), 4)
-            for rank, i in enumerate(differential.items, start=1)
-        )
-        top = calibrated[0]
-        low = top < self.calibrator.review_below
-        return calibrated, GuardrailDecision(
-            rail="confidence",
-            stage="output",
-            verdict=Verdict.ESCALATE if low else Verdict.ALLOW,
-            reason=(
-                f"calibrated top-1 {top:.2f} {'<' if low else '>='} review threshold "
-                f"{self.calibrator.review_below:.2f}"
-            ),
-            score=top,
-            latency_ms=(time.perf_counter() - start) * 1000,
-        )
+            reason = "no calibration file: confidence unknown, clinician review"
+            return differential, (), decision(Verdict.ESCALATE, reason)
+        try:
+            reranked = self.calibrator.rerank(differential, s.retrieval_rank)
+        except Exception as e:  # noqa: BLE001 - a calibration that fails sends the case to review
+            reason = "calibration failed: confidence unknown, clinician review"
+            return differential, (), decision(Verdict.ESCALATE, reason, error=type(e).__name__)
+        calibrated = tuple(i.probability for i in reranked.items)
+        top, threshold = calibrated[0], self.calibrator.review_below
+        low = top < threshold
+        reason = f"calibrated top-1 {top:.2f} {'<' if low else '>='} review threshold {threshold}"
+        verdict = Verdict.ESCALATE if low else Verdict.ALLOW
+        return reranked, calibrated, decision(verdict, reason, score=top)
 
     def _finish(self, s: Screening, differential, calibrated, started: float) -> Suggestion:
         decisions = list(s.decisions)

@@ -228,7 +228,12 @@ class Suggestion(Contract):
         default="routine", description="review-queue order: crisis, then urgent (documented risk)"
     )
     confidence: tuple[float, ...] = Field(
-        default=(), description="calibrated probability per differential item (empty: uncalibrated)"
+        default=(),
+        description=(
+            "calibrated probability per differential item; the pipeline has then set the items' "
+            "probabilities to these and ranked the items by them (empty: uncalibrated, the items "
+            "carry the model's own numbers)"
+        ),
     )
 
     @model_validator(mode="after")

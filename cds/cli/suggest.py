@@ -42,7 +42,9 @@ def _show(suggestion, kb) -> None:
         console.print(suggestion.message, markup=False)
     if suggestion.differential is not None:
         table = Table(show_lines=True)
-        for col in ("#", "condition (ICD-10)", "model p", "calibrated", "rationale", "basis"):
+        # Calibrated: the pipeline replaced the model's numbers and re-ranked the items.
+        p_column = "calibrated p" if suggestion.confidence else "model p (uncalibrated)"
+        for col in ("#", "condition (ICD-10)", p_column, "rationale", "basis"):
             table.add_column(col)
         for i, item in enumerate(suggestion.differential.items):
             basis = []
@@ -57,12 +59,10 @@ def _show(suggestion, kb) -> None:
                     basis.append(
                         f"KB {c.passage_id} @{c.version[:8]}" + (f" ({doc.title})" if doc else "")
                     )
-            cal = f"{suggestion.confidence[i]:.2f}" if suggestion.confidence else "-"
             table.add_row(
                 str(i + 1),
                 f"{item.condition} ({item.icd10})",
                 f"{item.probability:.2f}",
-                cal,
                 item.rationale,
                 "\n".join(basis) or "none",
             )
@@ -87,11 +87,11 @@ def suggest(
 ) -> None:
     """One note through the guarded pipeline: rails, retrieval, generation, calibration, route.
 
-    Shows per item the probability (model and calibrated), rationale, cited note lines and KB
-    passages, every guardrail decision and the disclaimer. Every step is an event in the audit
-    log (`audit:` section or CDS_DATABASE_URL); a note routed review, crisis or blocked becomes
-    a case in `cds review list`. Exit code 0 for every route; bad input exits 2 with one line on
-    stderr (and an `input_rejected` event)."""
+    Shows per item the probability (calibrated; the items ranked by it), rationale, cited note
+    lines and KB passages, every guardrail decision and the disclaimer. Every step is an event
+    in the audit log (`audit:` section or CDS_DATABASE_URL); a note routed review, crisis or
+    blocked becomes a case in `cds review list`. Exit code 0 for every route; bad input exits 2
+    with one line on stderr (and an `input_rejected` event)."""
     from cds.audit_log import open_audit
     from cds.pipeline import load_suggester
     from cds.text_input import read_note_bytes

@@ -8,14 +8,19 @@ differential, and the place of its condition among the note's retrieved candidat
 condition of the best passage; one past the last candidate when retrieval did not propose it).
 A small model's stated percentages can be nearly constant while these places still carry the
 signal. Both weights are bounded to be <= 0 (a lower place never raises confidence), which
-keeps four parameters safe on a few dozen items. The calibrated top-1 probability is the
-suggestion's confidence; below `review_below` the case goes to a clinician.
+keeps four parameters safe on a few dozen items.
+
+`Calibrator.rerank` turns the model's differential into the one a clinician sees: every item
+carries its calibrated probability and the items are ranked by it. The model's own numbers stay
+in the audit log (`model_output`). The calibrated top-1 probability is the suggestion's
+confidence; below `review_below` the case goes to a clinician.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +28,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from cds.errors import CdsError
+from cds.schemas import Differential
 
 Method = Literal["platt", "isotonic"]
 EPS = 1e-4
@@ -60,6 +66,28 @@ class Calibrator(BaseModel):
             )
             return 1 / (1 + math.exp(-z))
         return float(np.interp(p, self.x, self.y))
+
+    def rerank(
+        self, differential: Differential, retrieval_rank: Callable[[str], int]
+    ) -> Differential:
+        """`differential` with each item's probability replaced by its calibrated one and the
+        items ranked by it (ties keep the model's order). `retrieval_rank(condition)` is the
+        condition's place among the note's candidates. The items are alternative diagnoses, so
+        calibrated probabilities that sum past 1 are scaled to sum to 1."""
+        calibrated = [
+            self.apply(item.probability, rank, retrieval_rank(item.condition))
+            for rank, item in enumerate(differential.items, start=1)
+        ]
+        total = sum(calibrated)
+        if total > 1:
+            calibrated = [c / total for c in calibrated]
+        order = sorted(range(len(calibrated)), key=lambda k: -calibrated[k])
+        return Differential(
+            items=tuple(
+                differential.items[k].model_copy(update={"probability": round(calibrated[k], 4)})
+                for k in order
+            )
+        )
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -99,10 +127,11 @@ def fit_calibrator(
     from scipy.optimize import minimize
 
     z, y = _logit(probs), labels.astype(float)
-    log_rank = np.log(np.maximum(ranks, 1)) if ranks is not None else np.zeros_like(z)
-    log_retrieval = (
-        np.log(np.maximum(retrieval_ranks, 1)) if retrieval_ranks is not None else np.zeros_like(z)
-    )
+
+    def log_place(places: np.ndarray | None) -> np.ndarray:
+        return np.log(np.maximum(places, 1)) if places is not None else np.zeros_like(z)
+
+    log_rank, log_retrieval = log_place(ranks), log_place(retrieval_ranks)
 
     def loss(params: np.ndarray) -> float:
         logits = params[0] * z + params[2] * log_rank + params[3] * log_retrieval + params[1]
@@ -113,8 +142,8 @@ def fit_calibrator(
     # Bounded: with no correct item at all the fit drives every probability towards 0 (so every
     # case goes to review) instead of diverging. c, d <= 0: the model lists its items most
     # probable first and retrieval its passages best first, so a lower place never raises
-    # confidence. Unconstrained, a few dozen items can fit
-    # noise the other way (the first demo run did: test ECE 0.24, docs/performance.md).
+    # confidence. Unconstrained, a few dozen items can fit noise the other way (the first demo
+    # run did: test ECE 0.24, docs/performance.md).
     res = minimize(
         loss,
         np.array([1.0, 0.0, 0.0, 0.0]),

@@ -124,6 +124,42 @@ def test_the_model_chooses_only_among_the_notes_retrieved_candidates(suggester, 
         suggester.generator.generate(screening.note, candidates=["Not a condition"])
 
 
+def test_calibration_reranks_the_items_and_a_broken_calibrator_fails_closed(
+    suggester, records, tmp_path
+):
+    from cds.guardrails.calibration import Calibrator
+
+    def with_calibrator(cal: Calibrator) -> Suggester:
+        path = tmp_path / f"{cal.method}.json"
+        path.write_text(cal.model_dump_json())
+        cfg = suggester.cfg.model_copy(update={"calibration": path})
+        return Suggester(cfg, suggester.kb, suggester.models, ListSink(), suggester.generator)
+
+    # retrieval's first candidate is likeliest, whatever the model's own order says
+    platt = Calibrator(method="platt", a=0.05, b=1.0, d=-4.0, review_below=0.5, fitted_on=50)
+    calibrated = with_calibrator(platt)
+    text = records[1]["note"]["text"]
+    s = calibrated.suggest(text)
+    screening = calibrated.screen(text)
+    places = [screening.retrieval_rank(i.condition) for i in s.differential.items]
+    assert places == sorted(places)
+    assert s.confidence == tuple(i.probability for i in s.differential.items)
+    top = next(d for d in s.decisions if d.rail == "confidence")
+    assert top.score == s.confidence[0]
+    assert top.verdict is (Verdict.ALLOW if s.confidence[0] >= 0.5 else Verdict.ESCALATE)
+    # the model's own numbers stay in the audit record
+    (raw,) = [e[2] for e in calibrated.sink.events if e[0] == "model_output"]
+    assert {i["condition"] for i in raw["differential"]["items"]} == {
+        i.condition for i in s.differential.items
+    }
+    # a calibrator that cannot run (isotonic with no knots) sends the case to review
+    broken = with_calibrator(Calibrator(method="isotonic", review_below=0.5, fitted_on=0))
+    s = broken.suggest(text)
+    failed = next(d for d in s.decisions if d.rail == "confidence")
+    assert failed.verdict is Verdict.ESCALATE and failed.error and s.route == "review"
+    assert s.confidence == () and s.differential is not None
+
+
 def test_first_person_crisis_gets_the_fixed_message_and_no_model_call(suggester):
     quiet = Suggester(
         suggester.cfg, suggester.kb, suggester.models, ListSink(), ExplodingGenerator()

@@ -240,3 +240,26 @@ def test_injection_pattern_and_first_person_rate():
     assert not INJECTION_PATTERN.search("Nitrates act as vasodilators")
     assert first_person_rate("I want to die and I hate my life") > 0.2
     assert first_person_rate("Pt reports suicidal ideation, denies plan.") == 0.0
+
+
+def _item(condition: str, probability: float) -> DiagnosisItem:
+    return DiagnosisItem(condition=condition, icd10="J45", probability=probability, rationale="r")
+
+
+def test_rerank_shows_calibrated_probabilities_ranked_by_them():
+    from cds.guardrails.calibration import Calibrator
+
+    # the model puts Asthma first, but retrieval proposed Bronchitis first
+    model = Differential(items=(_item("Asthma", 0.5), _item("Bronchitis", 0.3)))
+    places = {"Bronchitis": 1, "Asthma": 3}
+    cal = Calibrator(method="platt", a=0.05, b=1.0, d=-4.0, review_below=0.9, fitted_on=50)
+    shown = cal.rerank(model, places.__getitem__)
+    assert [i.condition for i in shown.items] == ["Bronchitis", "Asthma"]
+    assert shown.items[0].probability == pytest.approx(cal.apply(0.3, 2, 1), abs=1e-4)
+    assert shown.items[1].probability == pytest.approx(cal.apply(0.5, 1, 3), abs=1e-4)
+    assert shown.items[0].rationale == "r"  # only the number and the order change
+    # items are alternatives: calibrated numbers that sum past 1 are scaled to sum to 1
+    sure = Calibrator(method="platt", a=0.05, b=6.0, review_below=0.9, fitted_on=50)
+    scaled = sure.rerank(model, places.__getitem__)
+    assert sum(i.probability for i in scaled.items) == pytest.approx(1.0, abs=1e-3)
+    assert [i.condition for i in scaled.items] == ["Asthma", "Bronchitis"]  # ties: model order
