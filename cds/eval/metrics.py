@@ -22,8 +22,10 @@ class CaseResult:
     case_id: str
     gold: str | None  # pathology in the model's list; None: outside it
     predicted: list[str] = field(default_factory=list)  # ranked conditions (empty: none shown)
-    probabilities: list[float] = field(default_factory=list)  # model, per item
-    calibrated: list[float] = field(default_factory=list)
+    # the model's own ranking and numbers, before the output rails and calibration re-rank
+    model_predicted: list[str] = field(default_factory=list)
+    probabilities: list[float] = field(default_factory=list)  # model, per model_predicted item
+    calibrated: list[float] = field(default_factory=list)  # per predicted item
     gold_differential: dict[str, float] = field(default_factory=dict)
     route: str = "review"
     schema_valid: bool = False
@@ -112,7 +114,7 @@ def pipeline_metrics(results: Sequence[CaseResult], resamples: int = 1000) -> di
     out = accuracy_metrics(results, resamples)
     items_p = [p for r in results for p in r.probabilities]
     items_c = [p for r in results for p in r.calibrated]
-    items_y = [c == r.gold for r in results for c in r.predicted[: len(r.probabilities)]]
+    items_y = [c == r.gold for r in results for c in r.model_predicted]
     items_yc = [c == r.gold for r in results for c in r.predicted[: len(r.calibrated)]]
     routes = [r.route for r in results]
     auto = [r for r in results if r.route == "auto"]
@@ -123,6 +125,10 @@ def pipeline_metrics(results: Sequence[CaseResult], resamples: int = 1000) -> di
             resamples),
         "citation_support_rate": _per_case(
             results, lambda r: r.citations_supported / r.citations if r.citations else None,
+            resamples),
+        # what calibration's re-ranking changed: the model's own first item
+        "model_top1": _per_case(
+            results, lambda r: float(r.gold is not None and r.model_predicted[:1] == [r.gold]),
             resamples),
         "calibration": {"model": calibration_of(items_p, items_y),
                         "calibrated": calibration_of(items_c, items_yc)},

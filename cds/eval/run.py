@@ -48,6 +48,19 @@ def _phi_leaks(case: EvalCase, shown: str) -> int:
     )
 
 
+def _model_differential(suggester: Suggester, events, line_count: int):
+    """The model's own differential (its order and numbers, before the output rails and
+    calibration re-rank it), rebuilt from the `model_output` event; None when it did not run."""
+    from cds.model.prompt import output_model, to_differential
+
+    raw = next((p["differential"] for t, p in events if t == "model_output"), None)
+    if raw is None:
+        return None
+    conditions = suggester.conditions
+    parsed = output_model(tuple(conditions), line_count).model_validate(raw)
+    return to_differential(parsed, conditions, line_count)
+
+
 def run_case(suggester: Suggester, case: EvalCase) -> CaseResult:
     sink = ListSink()
     suggester.sink = sink
@@ -71,11 +84,13 @@ def run_case(suggester: Suggester, case: EvalCase) -> CaseResult:
     citations = next((d.get("details") or {} for d in decisions if d["rail"] == "citations"), {})
     schema = next((d for d in decisions if d["rail"] == "schema"), None)
     differential = suggestion.differential
+    model = _model_differential(suggester, events, suggestion.note_line_count)
     return CaseResult(
         case_id=case.case_id,
         gold=case.pathology,
         predicted=[i.condition for i in differential.items] if differential else [],
-        probabilities=[i.probability for i in differential.items] if differential else [],
+        model_predicted=[i.condition for i in model.items] if model else [],
+        probabilities=[i.probability for i in model.items] if model else [],
         calibrated=list(suggestion.confidence),
         gold_differential=dict(case.differential),
         route=suggestion.route,

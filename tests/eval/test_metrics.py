@@ -36,16 +36,20 @@ def test_age_bands():
 
 def test_pipeline_metrics_routes_calibration_subgroups_and_leaks():
     results = [
-        case("A", ["A", "B"], probabilities=[0.6, 0.2], calibrated=[0.7, 0.3], route="auto",
+        case("A", ["A", "B"], model_predicted=["B", "A"], probabilities=[0.6, 0.2],
+             calibrated=[0.7, 0.3], route="auto",
              schema_valid=True, citations=4, citations_existing=4, citations_supported=3,
              seconds={"total": 2.0, "generation": 1.5}, sex="F", age=30),
-        case("B", ["A", "B"], probabilities=[0.5, 0.4], calibrated=[0.5, 0.4], route="review",
+        case("B", ["A", "B"], model_predicted=["A", "B"], probabilities=[0.5, 0.4],
+             calibrated=[0.5, 0.4], route="review",
              schema_valid=True, citations=2, citations_existing=1, citations_supported=1,
              seconds={"total": 4.0, "generation": 3.5}, sex="M", age=70, phi_leaks=1),
         case("C", [], route="crisis", seconds={"total": 0.5}, sex="F", age=70),
     ]
     m = pipeline_metrics(results, resamples=200)
     assert m["top1"]["value"] == pytest.approx(1 / 3, abs=1e-4)
+    # the model put B first for case A: calibration's re-ranking made the shown top-1 right
+    assert m["model_top1"]["value"] == 0.0
     assert m["routes"] == {"auto": 1, "review": 1, "blocked": 0, "crisis": 1}
     assert m["abstention_rate"]["value"] == pytest.approx(2 / 3, abs=1e-4)
     assert m["auto_top1"]["value"] == 1.0
@@ -54,6 +58,9 @@ def test_pipeline_metrics_routes_calibration_subgroups_and_leaks():
     assert m["schema_valid_rate"]["value"] == pytest.approx(2 / 3, abs=1e-4)
     assert m["phi_leaks"] == 1
     assert m["calibration"]["model"]["items"] == 4 and m["ece"] is not None
+    # the model's numbers are scored against its own order: case A's 0.6 went to B (wrong)
+    assert m["calibration"]["model"]["brier"] == pytest.approx(
+        (0.6**2 + 0.8**2 + 0.5**2 + 0.6**2) / 4, abs=1e-4)
     assert m["latency_s"]["total"]["p50"] == 2.0 and m["latency_s"]["generation"]["n"] == 2
     assert m["overhead_ratio"] == {"p50": round((2.0 / 1.5 + 4.0 / 3.5) / 2, 3), "n": 2}
     assert m["subgroups"]["sex"]["F"]["n"] == 2

@@ -39,6 +39,8 @@ def test_evaluate_reports_metrics_baselines_and_plots(config, knowledge_base, co
     assert report["n"] == 2 and report["phi_leaks"] == 0  # the notes carry gold PHI
     assert p["schema_valid_rate"]["value"] is not None
     assert p["routes"]["auto"] == 0  # no calibration file: everything goes to review
+    # the model's own ranking and numbers are read back from its audit event
+    assert p["model_top1"]["n"] == 2 and p["calibration"]["model"]["items"] >= 1
     assert {"input_rails", "output_rails", "total"} <= set(p["latency_s"])
     assert p["citation_existence_rate"]["n"] + p["citation_support_rate"]["n"] > 0
     assert set(report["baselines"]) == {"no_retrieval", "frequency_prior"}
