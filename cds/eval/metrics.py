@@ -95,7 +95,7 @@ def accuracy_metrics(results: Sequence[CaseResult], resamples: int = 1000) -> di
             return None
         return 0.0 if rec + prec == 0 else 2 * rec * prec / (rec + prec)
 
-    return {
+    out = {
         "n": len(results),
         "in_condition_list": sum(r.gold is not None for r in results),
         "top1": _per_case(results, lambda r: r.hit(1), resamples),
@@ -106,6 +106,12 @@ def accuracy_metrics(results: Sequence[CaseResult], resamples: int = 1000) -> di
         "ddp": _per_case(results, CaseResult.ddp, resamples),
         "ddf1": _per_case(results, ddf1, resamples),
     }
+    if any(r.model_predicted for r in results):
+        # what calibration's re-ranking changed: the model's own first item
+        out["model_top1"] = _per_case(
+            results, lambda r: float(r.gold is not None and r.model_predicted[:1] == [r.gold]),
+            resamples)
+    return out
 
 
 def pipeline_metrics(results: Sequence[CaseResult], resamples: int = 1000) -> dict:
@@ -125,10 +131,6 @@ def pipeline_metrics(results: Sequence[CaseResult], resamples: int = 1000) -> di
             resamples),
         "citation_support_rate": _per_case(
             results, lambda r: r.citations_supported / r.citations if r.citations else None,
-            resamples),
-        # what calibration's re-ranking changed: the model's own first item
-        "model_top1": _per_case(
-            results, lambda r: float(r.gold is not None and r.model_predicted[:1] == [r.gold]),
             resamples),
         "calibration": {"model": calibration_of(items_p, items_y),
                         "calibrated": calibration_of(items_c, items_yc)},
