@@ -223,6 +223,19 @@ def _trim(text: str, d: Detection) -> Detection | None:
     return Detection(start, end, d.type, d.score, d.recognizer)
 
 
+_INITIAL_BEFORE = regex.compile(r"(?<![\w./'&])(?-i:[A-Z])\.?[ \t]{1,2}$")
+
+
+def _with_initial(text: str, d: Detection) -> Detection:
+    """A name takes the initial written right before it ("per N. RUTH NP")."""
+    if d.type != "NAME":
+        return d
+    before = _INITIAL_BEFORE.search(text, max(0, d.start - 4), d.start)
+    if before is None:
+        return d
+    return Detection(before.start(), d.end, d.type, d.score, d.recognizer)
+
+
 def _function_word(token: str) -> bool:
     """A stop word not written in Title Case ("the", "WITH"; not "May", not "Well" in
     "12 Kline Well")."""
@@ -235,7 +248,9 @@ def _ordinary_word(word: str) -> bool:
     word = word.removesuffix("'s")  # "pt's"
     if regex.search(r".'(?:t|d|ed|ing)$", word):  # contractions: "con't", "dc'd", "sxn'd"
         return True
-    return word in NOT_A_NAME or word in GENERIC_PLACE_WORDS or word in lexicon.common_words()
+    if "-" in word.strip("-"):  # "DISTRESS-INTUBATED", "step-down": ordinary when every part is
+        return all(_ordinary_word(part) for part in word.split("-") if part)
+    return word in NOT_A_NAME or word in GENERIC_PLACE_WORDS or lexicon.is_common(word)
 
 
 def _is_ordinary_language(text: str, d: Detection) -> bool:
@@ -392,7 +407,7 @@ class PhiDetector:
         raw = [d for d in raw if d.score >= self.threshold]
         pieces = [p for d in raw for p in _split_at_newlines(text, d)]
         trimmed = [t for p in pieces if (t := _trim(text, p)) is not None]
-        trimmed = [t for t in trimmed if not _is_ordinary_language(text, t)]
+        trimmed = [_with_initial(text, t) for t in trimmed if not _is_ordinary_language(text, t)]
         return _merge(text, _propagate(text, trimmed))
 
     def detect(self, text: str) -> list[Detection]:

@@ -7,7 +7,8 @@
   evidence texts, plus ward and unit abbreviations. A detection made by a weak pattern whose
   words are all common is dropped, and common words are never propagated through a note.
   The list is generated (`python -m governance.deid.lexicon`) and shipped as
-  `data/common_words.txt`, so the detector needs no data files at run time.
+  `data/common_words.txt`, so the detector needs no data files at run time. `is_common()`
+  also accepts the past tenses and adverbs of those words ("arrived", "currently").
 - `first_names()` / `last_names()`: given names of Faker's (MIT, a PyPI package) English
   locales and surnames of its Latin-script locales: the gazetteer of `GazetteerNameRecognizer`.
   Given names from other locales include too many clinical abbreviations ("abd", "mae").
@@ -49,7 +50,9 @@ CLINICAL_SHORTHAND = words(
     "neo dopa levo epi nitro hep vanco zosyn tylenol lasix coumadin cont conts yest spont "
     "tol sat sats resp neuro endo fem rca lad lcx ica mca sob doe pnd cp pt pts "
     "hickman swan ganz temp hr rr bp spo2 wt ht bun creat cr hct hgb wbc plt glu inr ptt phos "
-    "lytes angio ami imi nstemi stemi mat tab tabs caps"
+    "lytes angio ami imi nstemi stemi mat tab tabs caps "
+    # ventilation and rhythm: "returned to SIMV", "back to NRB", "HR returned to NSR"
+    "nrb nc simv imv ps peep bipap nsr svt afib vfib vtach neg approx poss"
 )
 CLINICAL_VOCABULARY = frozenset(WARD_WORDS) | frozenset(CLINICAL_SHORTHAND)
 # Given names that are also everyday English words: a name only with a cue ("daughter Hope").
@@ -107,6 +110,28 @@ def _strings(obj: object) -> list[str]:
 def common_words() -> frozenset[str]:
     lines = COMMON_WORDS_FILE.read_text(encoding="utf-8").splitlines()
     return frozenset(w for w in lines if w and not w.startswith("#"))
+
+
+# Past tenses and adverbs of common words ("arrived", "trached", "incredibly") are common too.
+# Not plurals or "-ing" forms: surnames such as "Burns", "Wells", "Manning" take those shapes.
+_INFLECTIONS = (
+    (re.compile(r"(\w{3,})ied$"), (r"\1y",)),
+    (re.compile(r"(\w{2,})(\w)\2ed$"), (r"\1\2",)),  # "dropped" -> "drop"
+    (re.compile(r"(\w{3,})ed$"), (r"\1", r"\1e")),  # "switched", "arrived"
+    (re.compile(r"(\w{3,})(ib|ab)ly$"), (r"\1\2le",)),  # "incredibly"
+    (re.compile(r"(\w{3,}(?:al|ful|ous|ive|ent|ant))ly$"), (r"\1",)),  # "currently"
+)
+
+
+def is_common(word: str) -> bool:
+    """`word` (lower case) is a common word or a past tense or adverb of one."""
+    common = common_words()
+    if word in common:
+        return True
+    for pattern, stems in _INFLECTIONS:
+        if (m := pattern.fullmatch(word)) and any(m.expand(s) in common for s in stems):
+            return True
+    return False
 
 
 def _faker_names(attribute: str, locales: tuple[str, ...]) -> frozenset[str]:

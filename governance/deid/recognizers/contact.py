@@ -18,7 +18,8 @@ class PhoneNumberRecognizer(ClinicalPatternRecognizer):
         Pattern(
             "10 digits", r"(?<![\d\-])\(?\d{3}\)?[ \t\-.]?\d{3}[ \t\-.]?\d{4}\)?(?![\d\-])", 0.5
         ),
-        Pattern("7 digits", r"(?<![\d\-/.])\d{3}[\-\s.]\d{4}(?![\d\-/.])", 0.5),
+        # not a volume range ("800-1000cc")
+        Pattern("7 digits", r"(?<![\d\-/.])\d{3}[\-\s.]\d{4}(?![\d\-/.]|[A-Za-z])", 0.5),
         Pattern(
             "number after a contact word",
             rf"(?<=\b{_CONTACT_WORDS}\b[^\n\d]{{0,12}})\d[\d\-\s.()]{{5,14}}\d",

@@ -12,20 +12,24 @@ _MONTH = (
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _MON_NUM = r"(?:0?[1-9]|1[0-2])"
 _ORD = r"(?:st|nd|rd|th)?"
-# "3/10" after "pain", "rated" etc. is a score on a 0-10 scale, not March 10.
+# "3/10" after "pain", "rated" etc. is a score, not March 10: a score is out of 4 (grade,
+# reflexes), 5 (strength), 6 (murmur) or 10 (pain); "PAIN FREE ... 11/22" is a date.
 _NOT_A_SCORE = (
-    r"(?<!\b(?:pain|intensity|scale|score|severity|rated?|rates|level|swelling|itching|onset|"
-    r"sudden|pinpoint|diffuse|strength|power|murmur|grade|cp|c/o|discomfort|pressure|headache|"
-    r"ha)\b[^\n]{0,25})"
-    # ventilator settings ("PS 12/5", "CPAP 5/10") and fluids ("D5 1/2 NS")
-    r"(?<!\b(?:ps|psv|peep|cpap|bipap|simv|imv|ac|vent|ventilator|ips|d5|d5w)[ \t:]*)"
-    r"(?<!%[ \t,&]{0,3})"  # "50% 8/5": FiO2, then pressures
+    r"(?:(?<!\b(?:pain|intensity|scale|score|severity|rated?|rates|level|swelling|itching|"
+    r"onset|sudden|pinpoint|diffuse|strength|power|murmur|grade|cp|c/o|discomfort|pressure|"
+    r"headache|ha)\b[^\n]{0,25})|(?=\d{1,2}/(?!(?:0?[456]|10)\b)\d))"
+    # ventilator settings ("PS 12/5", "PS - 5/5", "CPAP/PS of 10/5") and fluids ("D5 1/2 NS")
+    r"(?<!\b(?:ps|psv|peep|cpap|bipap|simv|imv|ac|vent|ventilator|ips|d5|d5w)"
+    r"(?:[ \t:\-]|\bof\b)*)"
+    r"(?<!%[ \t,&]{0,4})"  # "50% 8/5", "40%, & 5/8": FiO2, then pressures
     r"(?<!\b\d-)"  # a range of values: "co/ci 5-6/3-4", "3-4/10"
+    r"(?<!\b(?:up|q)[ \t]+)"  # a fraction: "rales up 1/4", "suction q 1/2-1 hrs"
 )
-# Not a date when a fraction or setting follows ("1/2 NS", "1/3 up", "10/5/40%").
+# Not a date when a fraction or setting follows ("1/2 NS", "1/3 up", "10/5/40%", "5/5 PEEP",
+# "10/25 50%").
 _NOT_AN_AMOUNT = (
     r"(?![ \t]*(?:%|ns\b|amp\b|strength\b|up\b|way\b|tab|bilat|of\b|hours?\b|hrs?\b|cp\b|"
-    r"pain|chest|headache|"
+    r"pain|chest|headache|peep\b|ips\b|ps\b|cpap\b|abg\b|\d{1,3}[ \t]*%|"
     r"l\b|lpm\b|liters?\b|mg\b|mcg\b|units?\b|cc\b|ml\b|x\b|times\b|days?\b|min\b))"
 )
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"  # "sat", "sun" are not dates
@@ -52,7 +56,7 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
         Pattern(
             "m/d after a date cue",
             rf"(?<=\b(?:on|since|until|from|dated|thru|through)[ \t]+){_MON_NUM}/{_DAY}\b"
-            r"(?![/\d]|\.\d)",
+            rf"(?![/\d]|\.\d){_NOT_AN_AMOUNT}",  # not "on 1/4 NS", "from 5/5 IPS"
             0.6,
         ),
         Pattern("two dates m/d/m/d", rf"\b{_MON_NUM}/{_DAY}/{_MON_NUM}/{_DAY}\b(?![/\d])", 0.6),
@@ -100,7 +104,8 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
             r"|(?<=\b(?:in|since|until|from|of|smoking|quit|stopped)[ \t]+)\d{2}'(?![\w'])",
             0.5,
         ),
-        Pattern("weekday", rf"\b(?:(?:last|next|this|on|since|until|by)\s+)?{_WEEKDAY}\b", 0.5),
+        # "last Tuesday"; prepositions are not part of the date ("HOME ON MONDAY").
+        Pattern("weekday", rf"\b(?:(?:last|next|this)\s+)?{_WEEKDAY}\b", 0.5),
         Pattern(
             "holiday",
             r"\b(?:christmas|xmas|thanksgiving|easter|new year'?s(?: day| eve)?|"

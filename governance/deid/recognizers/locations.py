@@ -40,9 +40,9 @@ _TITLE_CASE = r"(?-i:[A-Z][a-z][A-Za-z'.\-]*)"  # "Calvert", not "CALVERT" in an
 # A word of a place name, in any case, that is not a function word ("Holy Cross with fever").
 _FUNCTION = (
     r"(?:and|or|with|for|to|at|on|in|of|the|a|an|this|that|today|tonight|tomorrow|yesterday|"
-    r"when|if|after|before|via|by|w|s/p|per|until|once|as|so|but|then|now|am|pm|hosp|er|ed)"
+    r"when|if|after|before|via|by|w|s/p|per|until|once|as|so|but|then|now|am|pm|hosp|er|ed|"
+    r"from)"
 )
-_PLACE_WORD = rf"(?!{_FUNCTION}\b)[A-Za-z][A-Za-z'\-]+"
 # Verbs of going to, coming from or being treated at a place.
 _MOVEMENT = (
     r"(?:went|go|goes|going|gone|return|returns|returned|returning|transfer|transferred|"
@@ -50,6 +50,8 @@ _MOVEMENT = (
     r"followed|seen|treated|transplant|transplanted|flown|flighted|taken|brought|came|come|"
     r"coming|arrived|moved|c/o)"
 )
+# Not "ADMITTED IN TRANSFER FROM ...": a place word is no function word or movement verb.
+_PLACE_WORD = rf"(?!(?:{_FUNCTION}|{_MOVEMENT})\b)[A-Za-z][A-Za-z'\-]+"
 
 
 # A word of a facility's name: capitalised, and not "TRANSFER FROM" in an ALL-CAPS note.

@@ -141,11 +141,10 @@ class GazetteerNameRecognizer(EntityRecognizer):
     def load(self) -> None:
         self.first = lexicon.first_names()
         self.last = lexicon.last_names()
-        self.common = lexicon.common_words()
 
     def _name_like(self, word: str) -> bool:
         w = word.lower().strip("'-")
-        return len(w) >= 2 and w not in self.common and w not in NOT_A_NAME
+        return len(w) >= 2 and not lexicon.is_common(w) and w not in NOT_A_NAME
 
     def _continues_name(self, word: str) -> bool:
         w = word.lower().strip("'-")

@@ -28,6 +28,8 @@ FOUND = {
         ("symptoms since last Tuesday", "last Tuesday"),
         ("returns March 14, 2024", "March 14, 2024"),
         ("PMH: CABG '04, stent '11", "'04"),
+        # a score word before a day that is no scale's maximum: a date
+        ("CHEST PAIN FREE (NO RECURRENCE) 10/21. SON AWARE", "10/21"),
     ],
     "AgeOver89Recognizer": [("a 93 yo woman", "93"), ("age: 101", "101")],
     "PhoneNumberRecognizer": [
@@ -101,6 +103,13 @@ NOT_FOUND = [
     "bleed extending into the 4th ventricle",
     "pt went to the bathroom with assist",
     "per Resident, hold heparin",
+    # settings and fractions after a date cue or before a setting; volume ranges; clinical
+    # abbreviations and hyphenated or inflected ordinary words after a movement verb
+    "EXTUBATED FROM 5/5 CPAP, PS - 5/5 PEEP 5, wet sounds up 1/4, on 1/4 NS",
+    "goal uo 600-1000cc by midnight",
+    "HR returned to NSR; pt switched back to NRB; returned to SIMV",
+    "ARRIVED FROM CATH-LAB STABLE",
+    "son and daughter arrived at 1400, stayed overnight",
     # lab values shaped like addresses; card-length numbers that fail the Luhn check
     "HR 110 Temp 38, BUN 10 Creat 0.7",
     "charged 4111 1111 1111 1112 yesterday",
@@ -143,3 +152,17 @@ def test_detector_masks_it_in_context(detector, name, text, phi):
 @pytest.mark.parametrize("text", NOT_FOUND)
 def test_clinical_text_is_not_masked(detector, text):
     assert [text[d.start : d.end] for d in detector.detect(text)] == []
+
+
+# text -> the exact spans the detector masks: the identifier, not the words around it
+EXACT = [
+    ("WANTS TO GO HOME ON FRIDAY, FAMILY AWARE", ["FRIDAY"]),
+    ("ADMITTED IN TRANSFER FROM DORCHESTER GENERAL HOSPITAL", ["DORCHESTER GENERAL HOSPITAL"]),
+    ("12U INSULIN GIVEN PER K. OYELARAN NP", ["K. OYELARAN"]),
+    ("social: son tobias arrived with pt", ["tobias"]),
+]
+
+
+@pytest.mark.parametrize(("text", "spans"), EXACT)
+def test_detector_masks_the_identifier_and_not_its_context(detector, text, spans):
+    assert [text[d.start : d.end] for d in detector.detect(text)] == spans
