@@ -1,9 +1,9 @@
 """`suggest(note) -> Suggestion`: the one place where the steps are composed.
 
 validate input -> PHI scrub -> crisis, scope, harmful-request and injection rails -> retrieve ->
-passage integrity and injection rails -> generate (schema-constrained) -> schema, citation,
-medication and safety rails -> calibrate (items re-ranked by calibrated probability) ->
-disclaimer rail -> route.
+passage integrity and injection rails -> generate (schema-constrained) -> list the candidates
+the model left out -> schema, citation, medication and safety rails -> calibrate (items
+re-ranked by calibrated probability) -> disclaimer rail -> route.
 
 Routes: `crisis` (first-person risk disclosure: fixed message, alert, no model call), `blocked`
 (a rail blocked the input or the output: fixed message, no model text), `review` (any rail
@@ -48,7 +48,16 @@ from cds.guardrails.output_rails import (
     OutputSubject,
     SchemaRail,
 )
-from cds.schemas import DISCLAIMER, Differential, GuardrailDecision, Note, Suggestion, Verdict
+from cds.schemas import (
+    DISCLAIMER,
+    MAX_DIFFERENTIAL_ITEMS,
+    DiagnosisItem,
+    Differential,
+    GuardrailDecision,
+    Note,
+    Suggestion,
+    Verdict,
+)
 from cds.text_input import decode_or_reject
 from governance.deid.stage import DeidConfig
 
@@ -56,6 +65,10 @@ CRISIS_MESSAGE = (
     "This text may describe a risk of suicide or self-harm. It has been escalated to a clinician "
     "now. If you are in immediate danger, call your local emergency number (in the US, call or "
     "text 988, the Suicide & Crisis Lifeline)."
+)
+CANDIDATE_RATIONALE = (
+    "Not assessed by the model: knowledge-base match for this note (retrieval rank {rank}). "
+    "Check the cited passage against the note."
 )
 BLOCKED_MESSAGE = (
     "This request is outside what this tool does: it suggests a differential diagnosis from a "
@@ -82,6 +95,11 @@ class SuggestConfig(BaseModel):
         "top `candidate_pool` retrieved passages (0: the whole condition list)",
     )
     candidate_pool: int = Field(20, ge=1, le=30, description="passages searched for candidates")
+    list_all_candidates: bool = Field(
+        True,
+        description="after the model's items, list the candidates it did not write, with "
+        "probability 0, a fixed rationale and their KB passage (calibration ranks them all)",
+    )
     max_chars: int = Field(20_000, ge=100)
     rail_timeout_s: float = Field(10.0, gt=0)
 
@@ -322,6 +340,27 @@ class Suggester:
             s.note, [(p.passage_id, p.text) for p in s.passages], candidates=s.candidates
         )
 
+    def complete(self, differential: Differential, s: Screening) -> Differential:
+        """The model's items, then (with `list_all_candidates`) every candidate the model did
+        not write, in retrieval order: a small model often leaves out the right one while
+        retrieval proposed it. Such an item says so in its rationale, has probability 0 (the
+        model did not assess it) and gets its KB passage from the citation rail."""
+        if not self.cfg.list_all_candidates or not s.candidates:
+            return differential
+        written = {i.condition.casefold() for i in differential.items}
+        added = tuple(
+            DiagnosisItem(
+                condition=c,
+                icd10=self.conditions[c],
+                probability=0.0,
+                rationale=CANDIDATE_RATIONALE.format(rank=rank),
+            )
+            for rank, c in enumerate(s.candidates, start=1)
+            if c.casefold() not in written
+        )
+        room = MAX_DIFFERENTIAL_ITEMS - len(differential.items)
+        return Differential(items=differential.items + added[: max(room, 0)])
+
     def suggest(
         self, text: str, note_id: str | None = None, patient_id: str = "cli", retriever=None
     ) -> Suggestion:
@@ -356,7 +395,7 @@ class Suggester:
                 "adapter": str(self.cfg.adapter),
             },
         )
-        differential: Differential | None = generated.differential
+        differential: Differential | None = self.complete(generated.differential, s)
         # Each candidate's own passage joins the prompt's, so the citation rail can attach a
         # vetted KB source to every item the model could write (rag.verify checks each one).
         prompt_ids = {p.passage_id for p in s.passages}

@@ -125,6 +125,9 @@ def check_citation_lines(citations: tuple[Citation, ...], line_count: int) -> No
 # --------------------------------------------------------------------------- differential
 
 
+MAX_DIFFERENTIAL_ITEMS = 10
+
+
 class DiagnosisItem(Contract):
     condition: str = Field(min_length=1, max_length=200)
     icd10: str = Field(pattern=ICD10_PATTERN)
@@ -143,7 +146,7 @@ class DiagnosisItem(Contract):
 class Differential(Contract):
     """Ranked differential diagnosis: most probable first, probabilities summing to <= 1."""
 
-    items: tuple[DiagnosisItem, ...] = Field(min_length=1, max_length=10)
+    items: tuple[DiagnosisItem, ...] = Field(min_length=1, max_length=MAX_DIFFERENTIAL_ITEMS)
 
     @field_validator("items")
     @classmethod

@@ -107,10 +107,10 @@ def accuracy_metrics(results: Sequence[CaseResult], resamples: int = 1000) -> di
         "ddf1": _per_case(results, ddf1, resamples),
     }
     if any(r.model_predicted for r in results):
-        # what calibration's re-ranking changed: the model's own first item
-        out["model_top1"] = _per_case(
-            results, lambda r: float(r.gold is not None and r.model_predicted[:1] == [r.gold]),
-            resamples)
+        # the model's own items, before re-ranking and the listing of the candidates it left out
+        for k in (1, 5):
+            out[f"model_top{k}"] = _per_case(
+                results, lambda r, k=k: float(r.gold in r.model_predicted[:k]), resamples)
     return out
 
 

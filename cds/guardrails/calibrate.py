@@ -47,7 +47,8 @@ def item_outcomes(
     suggester, records: list[CorpusRecord], show_progress: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(model probability, rank, retrieval rank, correct) for every item the model wrote on
-    `records`."""
+    `records`, and every candidate listed after them (`Suggester.complete`), as `suggest`
+    shows them."""
     from rich.progress import track
 
     probs, ranks, retrieval_ranks, labels = [], [], [], []
@@ -59,7 +60,7 @@ def item_outcomes(
             generated = suggester.generate(s)
         except Exception:  # noqa: BLE001 - a failed generation has no items to calibrate
             continue
-        for rank, item in enumerate(generated.differential.items, start=1):
+        for rank, item in enumerate(suggester.complete(generated.differential, s).items, start=1):
             probs.append(item.probability)
             ranks.append(rank)
             retrieval_ranks.append(s.retrieval_rank(item.condition))

@@ -50,6 +50,7 @@ def test_pipeline_metrics_routes_calibration_subgroups_and_leaks():
     assert m["top1"]["value"] == pytest.approx(1 / 3, abs=1e-4)
     # the model put B first for case A: calibration's re-ranking made the shown top-1 right
     assert m["model_top1"]["value"] == 0.0
+    assert m["model_top5"]["value"] == pytest.approx(2 / 3, abs=1e-4)
     assert m["routes"] == {"auto": 1, "review": 1, "blocked": 0, "crisis": 1}
     assert m["abstention_rate"]["value"] == pytest.approx(2 / 3, abs=1e-4)
     assert m["auto_top1"]["value"] == 1.0

@@ -110,6 +110,23 @@ def test_the_model_chooses_only_among_the_notes_retrieved_candidates(suggester, 
     assert s.differential is not None
     for item in s.differential.items:
         assert any(c.kind == "kb" for c in item.citations), item.condition
+    # the candidates the model left out follow its items, in retrieval order, marked as such
+    written = [i.condition for i in generated.differential.items]
+    completed = suggester.complete(generated.differential, screening)
+    left_out = [c for c in screening.candidates if c not in written]
+    assert [i.condition for i in completed.items] == written + left_out
+    for item in completed.items[len(written) :]:
+        assert item.probability == 0.0 and item.rationale.startswith("Not assessed by the model")
+        assert item.icd10 == suggester.conditions[item.condition]
+    assert {i.condition for i in s.differential.items} == set(screening.candidates)
+    model_only = Suggester(
+        suggester.cfg.model_copy(update={"list_all_candidates": False}),
+        suggester.kb,
+        suggester.models,
+        ListSink(),
+        suggester.generator,
+    )
+    assert model_only.complete(generated.differential, screening) == generated.differential
     whole_list = Suggester(
         suggester.cfg.model_copy(update={"candidates": 0}),
         suggester.kb,
@@ -147,9 +164,11 @@ def test_calibration_reranks_the_items_and_a_broken_calibrator_fails_closed(
     top = next(d for d in s.decisions if d.rail == "confidence")
     assert top.score == s.confidence[0]
     assert top.verdict is (Verdict.ALLOW if s.confidence[0] >= 0.5 else Verdict.ESCALATE)
-    # the model's own numbers stay in the audit record
+    # every candidate is ranked, the ones the model wrote and the ones it left out
+    assert len(places) == len(screening.candidates) >= 2
+    # the model's own items and numbers stay in the audit record
     (raw,) = [e[2] for e in calibrated.sink.events if e[0] == "model_output"]
-    assert {i["condition"] for i in raw["differential"]["items"]} == {
+    assert {i["condition"] for i in raw["differential"]["items"]} <= {
         i.condition for i in s.differential.items
     }
     # a calibrator that cannot run (isotonic with no knots) sends the case to review
