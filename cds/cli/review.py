@@ -80,9 +80,12 @@ def show(case_id: str = CASE, params: Path = PARAMS, as_json: bool = JSON) -> No
     diff = s.get("differential")
     if diff:
         table = Table(show_lines=True)
-        for col in ("#", "condition (ICD-10)", "p", "calibrated", "rationale", "basis"):
-            table.add_column(col)
         conf = s.get("confidence") or []
+        # One probability: the calibrated one the clinician was shown (records from before
+        # re-ranking carry the model's number in the item and the calibrated one apart).
+        p_column = "calibrated p" if conf else "model p (uncalibrated)"
+        for col in ("#", "condition (ICD-10)", p_column, "rationale", "basis"):
+            table.add_column(col)
         for i, item in enumerate(diff["items"]):
             basis = []
             for c in item.get("citations", ()):
@@ -91,9 +94,8 @@ def show(case_id: str = CASE, params: Path = PARAMS, as_json: bool = JSON) -> No
                     basis.append(f"line {c['line_start']}-{c['line_end']}: {quoted}")
                 else:
                     basis.append(f"KB {c['passage_id']} @{c['version'][:8]}")
-            table.add_row(str(i + 1), f"{item['condition']} ({item['icd10']})",
-                          f"{item['probability']:.2f}",
-                          f"{conf[i]:.2f}" if i < len(conf) else "-",
+            p = conf[i] if i < len(conf) else item["probability"]
+            table.add_row(str(i + 1), f"{item['condition']} ({item['icd10']})", f"{p:.2f}",
                           item["rationale"], "\n".join(basis) or "none")
         console.print(table)
     rails = Table(title="guardrail decisions")

@@ -47,6 +47,9 @@ def test_review_round_trip_and_offline_verification(params, tmp_path):
 
     listed = json.loads(cds(params, "review", "list", "--json").stdout)
     assert [c["case_id"] for c in listed] == ["c2", "c1"]
+    shown = cds(params, "review", "show", "c2").stdout
+    # one probability column: the calibrated number the clinician saw, not the model's 0.40
+    assert "calibrated p" in shown and "0.10" in shown and "0.40" not in shown
     out = cds(params, "review", "claim", "c1", "--user", "bob", "--password-stdin",
               stdin="wrong-password-here\n")
     assert out.returncode == 3 and out.stderr.count("\n") == 1
