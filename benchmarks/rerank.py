@@ -1,6 +1,8 @@
 """What calibrated re-ranking does to the first item: the model's own first item, the first
-item after `Calibrator.rerank` (what `cds suggest` shows), and retrieval's first candidate
-alone, on notes spread over the conditions.
+item after `Calibrator.rerank` of the model's items alone, the first item when the candidates
+the model left out are listed too (`Suggester.complete`, then `rerank`: what `cds suggest` shows,
+before the output rails), and retrieval's first candidate alone, on notes spread over the
+conditions.
 
 Usage: python benchmarks/rerank.py [--split validation] [--limit 20] [--out FILE.json]
 Needs `dvc repro` outputs (adapter, KB index, guardrail classifiers, calibration). The notes are
@@ -38,12 +40,17 @@ def main() -> None:
             continue
         generated = suggester.generate(s)
         model = [i.condition for i in generated.differential.items]
-        shown = suggester.calibrator.rerank(generated.differential, s.retrieval_rank)
+        reranked = suggester.calibrator.rerank(generated.differential, s.retrieval_rank)
+        completed = suggester.complete(generated.differential, s)
+        shown = suggester.calibrator.rerank(completed, s.retrieval_rank)
+        shown_conditions = [i.condition for i in shown.items]
         rows.append(
             {
                 "gold": r.pathology,
                 "model_first": model[0] == r.pathology,
-                "reranked_first": shown.items[0].condition == r.pathology,
+                "reranked_first": reranked.items[0].condition == r.pathology,
+                "shown_first": shown_conditions[0] == r.pathology,
+                "shown_in_5": r.pathology in shown_conditions[:5],
                 "retrieval_first": s.candidates[:1] == (r.pathology,),
                 "in_items": r.pathology in model,
                 "in_candidates": r.pathology in s.candidates,
@@ -61,6 +68,8 @@ def main() -> None:
         "adapter": str(suggester.cfg.adapter),
         "model_top1": rate("model_first"),
         "reranked_top1": rate("reranked_first"),
+        "shown_top1": rate("shown_first"),
+        "shown_top5": rate("shown_in_5"),
         "retrieval_top1": rate("retrieval_first"),
         "gold_in_items": rate("in_items"),
         "gold_in_candidates": rate("in_candidates"),

@@ -166,3 +166,13 @@ EXACT = [
 @pytest.mark.parametrize(("text", "spans"), EXACT)
 def test_detector_masks_the_identifier_and_not_its_context(detector, text, spans):
     assert [text[d.start : d.end] for d in detector.detect(text)] == spans
+
+
+def test_inflections_of_common_words_are_common_but_surname_shapes_are_not():
+    from governance.deid.lexicon import common_words, is_common
+
+    assert {"arrive", "stay", "drop", "current"} <= common_words()
+    assert all(is_common(w) for w in ("arrived", "stayed", "dropped", "currently"))
+    # plurals and -ing forms are how surnames look ("Wells", "Harding"): never ordinary by rule
+    assert "well" in common_words() and not is_common("wells")
+    assert "hard" in common_words() and not is_common("harding")
