@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import csv
+import hashlib
 import json
 import re
 import tempfile
@@ -60,11 +62,29 @@ def ddxplus_cases(csv_file: Path, ddxplus_dir: Path, limit: int | None, seed: in
         source.mkdir()
         for name in DDXPLUS_METADATA:
             (source / name).symlink_to((ddxplus_dir / name).resolve())
-        (source / "patients.csv").symlink_to(csv_file.resolve())
+        _sample_csv(csv_file, source / "patients.csv", limit)
         cfg = CorpusConfig(source_dir=source, patients_file="patients.csv",
-                           out_dir=Path(tmp) / "raw", seed=seed, max_patients=limit)
+                           out_dir=Path(tmp) / "raw", seed=seed)
         build_corpus(cfg, show_progress=False)
         return corpus_cases(cfg.out_dir / "notes.jsonl", None, limit)
+
+
+def _spread_indices(count: int, limit: int | None) -> list[int]:
+    """`limit` of `count` row numbers in a fixed pseudo-random choice (SHA-256 of the number),
+    in file order. External files are often sorted by diagnosis, so their first rows would
+    cover one or two conditions (`cds.corpus.spread` does the same for our corpus)."""
+    if limit is None or limit >= count:
+        return list(range(count))
+    chosen = sorted(range(count), key=lambda i: hashlib.sha256(str(i).encode()).hexdigest())
+    return sorted(chosen[:limit])
+
+
+def _sample_csv(csv_file: Path, out: Path, limit: int | None) -> None:
+    with csv_file.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[:1], rows[1:]
+    with out.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(header + [body[i] for i in _spread_indices(len(body), limit)])
 
 
 def _words(text: str) -> set[str]:
@@ -112,6 +132,4 @@ def vignette_cases(path: Path, profiles: dict, limit: int | None) -> list[EvalCa
             cases.append(EvalCase(case_id=str(row.get("id", f"vignette-{n}")), text=text,
                                   patient_id=f"vignette-{n}", gold=gold,
                                   pathology=match_condition(gold, profiles)))
-            if limit is not None and len(cases) >= limit:
-                break
-    return cases
+    return [cases[i] for i in _spread_indices(len(cases), limit)]

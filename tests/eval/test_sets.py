@@ -66,5 +66,32 @@ def test_external_ddxplus_csv_becomes_notes_with_fresh_phi(tmp_path):
         assert all(v in c.text for v in c.phi)
     with pytest.raises(SourceDataError, match="not found"):
         ddxplus_cases(tmp_path / "missing.csv", DDXPLUS, None)
+
+
+def test_a_limit_takes_cases_spread_over_a_file_sorted_by_diagnosis(tmp_path):
+    import csv
+
+    with (DDXPLUS / "release_test_patients_subset.csv").open(encoding="utf-8", newline="") as f:
+        header, *rows = list(csv.reader(f))
+    column = header.index("diagnosis")
+    first_of_each: dict[str, list] = {}
+    for row in rows:
+        first_of_each.setdefault(row[column], [])
+        if len(first_of_each[row[column]]) < 2:
+            first_of_each[row[column]].append(row)
+    sorted_rows = [r for d in sorted(first_of_each)[:10] for r in first_of_each[d]]  # 2 each
+    path = tmp_path / "sorted.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([header, *sorted_rows])
+    cases = ddxplus_cases(path, DDXPLUS, limit=6)
+    # the first 6 rows hold 3 conditions; a spread choice reaches more, the same on every run
+    assert len(cases) == 6 and len({c.gold for c in cases}) > 3
+    assert [c.case_id for c in ddxplus_cases(path, DDXPLUS, limit=6)] == [c.case_id for c in cases]
+    vignettes = tmp_path / "v.jsonl"
+    vignettes.write_text("".join(
+        json.dumps({"case_description": "x", "correct_diagnosis": d, "id": f"{d}-{k}"}) + "\n"
+        for d in sorted(first_of_each)[:10] for k in range(2)))
+    chosen = vignette_cases(vignettes, PROFILES, 6)
+    assert len(chosen) == 6 and len({c.gold for c in chosen}) > 3
     with pytest.raises(SourceDataError, match="cds corpus"):
         corpus_cases(tmp_path / "none.jsonl", "test", None)
