@@ -80,8 +80,11 @@ def _spread_indices(count: int, limit: int | None) -> list[int]:
 
 
 def _sample_csv(csv_file: Path, out: Path, limit: int | None) -> None:
-    with csv_file.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.reader(f))
+    try:
+        with csv_file.open(encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+    except (UnicodeDecodeError, csv.Error) as e:  # one line, as the corpus reader says it
+        raise SourceDataError(f"{csv_file}: not a UTF-8 CSV ({type(e).__name__})") from e
     header, body = rows[:1], rows[1:]
     with out.open("w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows(header + [body[i] for i in _spread_indices(len(body), limit)])

@@ -66,6 +66,10 @@ def test_external_ddxplus_csv_becomes_notes_with_fresh_phi(tmp_path):
         assert all(v in c.text for v in c.phi)
     with pytest.raises(SourceDataError, match="not found"):
         ddxplus_cases(tmp_path / "missing.csv", DDXPLUS, None)
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"age,sex\n\xff\xfe\x00,F\n")
+    with pytest.raises(SourceDataError, match="not a UTF-8 CSV"):
+        ddxplus_cases(binary, DDXPLUS, 5)
 
 
 def test_a_limit_takes_cases_spread_over_a_file_sorted_by_diagnosis(tmp_path):
