@@ -87,6 +87,9 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     assert (work / "artifacts" / "guardrails" / "classifiers.json").exists()
     calibration = json.loads((work / "reports" / "calibration" / "calibration.json").read_text())
     assert calibration["train"]["raw"]["items"] >= 5  # fitted on the model's real items
+    assert set(calibration["methods"]) == {"listwise", "platt", "isotonic"}
+    items = (work / "reports" / "calibration" / "items.jsonl").read_text().splitlines()
+    assert len(items) == calibration["train"]["raw"]["items"] + calibration["test"]["raw"]["items"]
     assert (work / "reports" / "calibration" / "reliability.png").stat().st_size > 1000
     metrics = json.loads((work / "reports" / "metrics.json").read_text())
     assert 1 <= metrics["n"] <= 2 and metrics["phi_leaks"] == 0

@@ -111,8 +111,9 @@ def suggest(
 
 @handle_errors
 def calibrate(params: Path = PARAMS, quiet: bool = QUIET, as_json: bool = JSON) -> None:
-    """Fit the confidence calibrator on the validation split; ECE, Brier and a reliability
-    diagram on validation and test (reports/calibration/)."""
+    """Fit the confidence calibrator on the validation split; ECE (95 % interval over notes),
+    Brier and a reliability diagram on validation and test, each method's ECE on the same items,
+    and the items (reports/calibration/)."""
     from cds.guardrails.calibrate import CalibrateConfig, run_calibration
     from cds.pipeline import load_suggester
 
@@ -123,10 +124,14 @@ def calibrate(params: Path = PARAMS, quiet: bool = QUIET, as_json: bool = JSON) 
         return
     for split in (cfg.fit_split, cfg.eval_split):
         raw, cal = report[split]["raw"], report[split]["calibrated"]
+        low, high = cal["ece_95ci"]
         console.print(
-            f"{split}: {raw['items']} items, ECE {raw['ece']:.3f} -> {cal['ece']:.3f}, "
-            f"Brier {raw['brier']:.3f} -> {cal['brier']:.3f}"
+            f"{split}: {raw['items']} items, ECE {raw['ece']:.3f} -> {cal['ece']:.3f} "
+            f"[{low:.3f}, {high:.3f}], Brier {raw['brier']:.3f} -> {cal['brier']:.3f}"
         )
+    held_out = {m: r[cfg.eval_split]["ece"] for m, r in report["methods"].items()}
+    by_method = ", ".join(f"{m} {e:.3f}" for m, e in held_out.items())
+    console.print(f"{cfg.eval_split} ECE by method: {by_method}")
 
 
 @handle_errors

@@ -1,6 +1,8 @@
 """`cds calibrate` (dvc stage `calibrate`): generate on the validation split through the same
-screening and prompt as `cds suggest`, fit the calibrator, and report ECE, Brier and a
-reliability diagram on validation and test."""
+screening and prompt as `cds suggest`, fit the calibrator, and report ECE (with a bootstrap
+interval over notes), Brier and a reliability diagram on validation and test, every method
+fitted on the same items for comparison, and the items themselves (`items.jsonl`: ids, places,
+probabilities and outcomes, no note text) so that a fit can be checked without generating."""
 
 from __future__ import annotations
 
@@ -13,8 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from cds.corpus import read_corpus, spread
 from cds.corpus.build import SplitName
 from cds.guardrails.calibration import (
+    METHODS,
     CalibrationError,
     Method,
+    calibrate_lists,
+    ece_interval,
     fit_calibrator,
     reliability,
     reliability_png,
@@ -30,8 +35,8 @@ class CalibrateConfig(BaseModel):
     notes_file: Path = Path("data/deid/notes.jsonl")
     fit_split: SplitName = "validation"
     eval_split: SplitName = "test"
-    max_notes: int = Field(50, ge=5, description="per split; CPU generation is ~7 s a note")
-    method: Method = "platt"
+    max_notes: int = Field(100, ge=5, description="per split; CPU generation is ~8 s a note")
+    method: Method = "listwise"
     review_below: float = Field(
         0.9,
         ge=0,
@@ -43,15 +48,23 @@ class CalibrateConfig(BaseModel):
     report_dir: Path = Path("reports/calibration")
 
 
-def item_outcomes(
-    suggester, records: list[CorpusRecord], show_progress: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(model probability, rank, retrieval rank, correct) for every item the model wrote on
-    `records`, and every candidate listed after them (`Suggester.complete`), as `suggest`
-    shows them."""
+class ItemOutcome(BaseModel):
+    """One shown item of one note: what the calibrator reads, and whether it was right."""
+
+    note_id: str
+    condition: str
+    model_probability: float
+    rank: int
+    retrieval_rank: int
+    correct: bool
+
+
+def item_outcomes(suggester, records: list[CorpusRecord], show_progress: bool) -> list[ItemOutcome]:
+    """Every item the model wrote on `records`, and every candidate listed after them
+    (`Suggester.complete`), as `suggest` shows them, note by note."""
     from rich.progress import track
 
-    probs, ranks, retrieval_ranks, labels = [], [], [], []
+    out = []
     for r in track(records, description="generating", disable=not show_progress, transient=True):
         s = suggester.screen(r.note.text, note_id=r.note.id, patient_id=r.note.patient_id)
         if s.stop is not None or s.note is None:
@@ -61,16 +74,52 @@ def item_outcomes(
         except Exception:  # noqa: BLE001 - a failed generation has no items to calibrate
             continue
         for rank, item in enumerate(suggester.complete(generated.differential, s).items, start=1):
-            probs.append(item.probability)
-            ranks.append(rank)
-            retrieval_ranks.append(s.retrieval_rank(item.condition))
-            labels.append(item.condition == r.pathology)
-    return (
-        np.array(probs, dtype=float),
-        np.array(ranks, dtype=int),
-        np.array(retrieval_ranks, dtype=int),
-        np.array(labels, dtype=bool),
+            out.append(
+                ItemOutcome(
+                    note_id=r.note.id,
+                    condition=item.condition,
+                    model_probability=item.probability,
+                    rank=rank,
+                    retrieval_rank=s.retrieval_rank(item.condition),
+                    correct=item.condition == r.pathology,
+                )
+            )
+    return out
+
+
+def _arrays(items: list[ItemOutcome]) -> dict[str, np.ndarray]:
+    return {
+        "probs": np.array([i.model_probability for i in items], dtype=float),
+        "ranks": np.array([i.rank for i in items], dtype=int),
+        "retrieval_ranks": np.array([i.retrieval_rank for i in items], dtype=int),
+        "lists": np.array([i.note_id for i in items]),
+        "labels": np.array([i.correct for i in items], dtype=bool),
+    }
+
+
+def _fit(method: Method, fit: dict[str, np.ndarray], cfg: CalibrateConfig, adapter: str | None):
+    return fit_calibrator(
+        fit["probs"],
+        fit["labels"],
+        method,
+        cfg.review_below,
+        adapter,
+        fit["ranks"],
+        fit["retrieval_ranks"],
+        fit["lists"],
     )
+
+
+def _calibrated(calibrator, items: dict[str, np.ndarray]) -> np.ndarray:
+    return calibrate_lists(
+        calibrator, items["probs"], items["ranks"], items["retrieval_ranks"], items["lists"]
+    )
+
+
+def _scored(probs: np.ndarray, items: dict[str, np.ndarray]) -> dict:
+    rel = reliability(probs, items["labels"])
+    rel["ece_95ci"] = list(ece_interval(probs, items["labels"], items["lists"]))
+    return rel
 
 
 def run_calibration(cfg: CalibrateConfig, suggester, show_progress: bool = True) -> dict:
@@ -78,30 +127,43 @@ def run_calibration(cfg: CalibrateConfig, suggester, show_progress: bool = True)
         raise CalibrationError(f"{cfg.notes_file}: not found (run `cds deid run` first)")
     fit_rows = spread(read_corpus(cfg.notes_file, cfg.fit_split), cfg.max_notes)
     eval_rows = spread(read_corpus(cfg.notes_file, cfg.eval_split), cfg.max_notes)
-    p_fit, k_fit, r_fit, y_fit = item_outcomes(suggester, fit_rows, show_progress)
-    p_eval, k_eval, r_eval, y_eval = item_outcomes(suggester, eval_rows, show_progress)
+    fit_items = item_outcomes(suggester, fit_rows, show_progress)
+    eval_items = item_outcomes(suggester, eval_rows, show_progress)
+    fit, held_out = _arrays(fit_items), _arrays(eval_items)
     adapter = str(suggester.cfg.adapter) if suggester.cfg.adapter else None
-    calibrator = fit_calibrator(p_fit, y_fit, cfg.method, cfg.review_below, adapter, k_fit, r_fit)
-    cal_fit = np.array([calibrator.apply(*f) for f in zip(p_fit, k_fit, r_fit, strict=True)])
-    cal_eval = np.array([calibrator.apply(*f) for f in zip(p_eval, k_eval, r_eval, strict=True)])
+    calibrator = _fit(cfg.method, fit, cfg, adapter)
+    # Every method on the same items: the choice in params.yaml can be checked, not trusted.
+    methods = {}
+    for method in METHODS:
+        other = calibrator if method == cfg.method else _fit(method, fit, cfg, adapter)
+        methods[method] = {
+            split: {"ece": rel["ece"], "ece_95ci": rel["ece_95ci"], "brier": rel["brier"]}
+            for split, items in ((cfg.fit_split, fit), (cfg.eval_split, held_out))
+            for rel in [_scored(_calibrated(other, items), items)]
+        }
     report = {
         "method": cfg.method,
         "review_below": cfg.review_below,
         "notes": {cfg.fit_split: len(fit_rows), cfg.eval_split: len(eval_rows)},
         "calibrator": calibrator.model_dump(),
         cfg.fit_split: {
-            "raw": reliability(p_fit, y_fit),
-            "calibrated": reliability(cal_fit, y_fit),
+            "raw": _scored(fit["probs"], fit),
+            "calibrated": _scored(_calibrated(calibrator, fit), fit),
         },
         cfg.eval_split: {
-            "raw": reliability(p_eval, y_eval),
-            "calibrated": reliability(cal_eval, y_eval),
+            "raw": _scored(held_out["probs"], held_out),
+            "calibrated": _scored(_calibrated(calibrator, held_out), held_out),
         },
+        "methods": methods,
     }
     cfg.out_file.parent.mkdir(parents=True, exist_ok=True)
     cfg.out_file.write_text(calibrator.model_dump_json(indent=2) + "\n")
     cfg.report_dir.mkdir(parents=True, exist_ok=True)
     (cfg.report_dir / "calibration.json").write_text(json.dumps(report, indent=2) + "\n")
+    with (cfg.report_dir / "items.jsonl").open("w", encoding="utf-8") as f:
+        for split, items in ((cfg.fit_split, fit_items), (cfg.eval_split, eval_items)):
+            for item in items:
+                f.write(json.dumps({"split": split, **item.model_dump()}) + "\n")
     reliability_png(
         {
             f"{cfg.eval_split} raw": report[cfg.eval_split]["raw"],

@@ -1,26 +1,33 @@
 """Calibrated confidence for the model's item probabilities.
 
 An item is correct when its condition is the note's gold pathology. `fit_calibrator` maps the
-model's probability to the observed frequency on the validation split, by Platt scaling or
-isotonic regression (more flexible, needs more data). Platt scaling reads two ranks too,
-`sigmoid(a * logit(p) + c * log(rank) + d * log(retrieval_rank) + b)`: the item's place in the
-differential, and the place of its condition among the note's retrieved candidates (1: the
-condition of the best passage; one past the last candidate when retrieval did not propose it).
-A small model's stated percentages can be nearly constant while these places still carry the
-signal. Both weights are bounded to be <= 0 (a lower place never raises confidence), which
-keeps four parameters safe on a few dozen items.
+model's probability to the observed frequency on the validation split. Each item has a score
+`s = a * logit(p) + c * log(rank) + d * log(retrieval_rank) + b`: the model's probability, the
+item's place in the differential, and the place of its condition among the note's retrieved
+candidates (1: the condition of the best passage; one past the last candidate when retrieval did
+not propose it). A small model's stated percentages can be nearly constant while these places
+still carry the signal. Both place weights are bounded to be <= 0 (a lower place never raises
+confidence), which keeps four parameters safe on a few dozen items.
 
-`Calibrator.rerank` turns the model's differential into the one a clinician sees: every item
-carries its calibrated probability and the items are ranked by it. The model's own numbers stay
-in the audit log (`model_output`). The calibrated top-1 probability is the suggestion's
-confidence; below `review_below` the case goes to a clinician.
+- `listwise` (default): the items of one differential are alternatives (at most one is the
+  gold condition), so they share one softmax with a "none of these" option of score 0:
+  `P(item i) = exp(s_i) / (1 + sum_j exp(s_j))`. The probabilities of a list never sum past 1
+  and are fitted by the likelihood of the list's outcome, so what is fitted is what is shown.
+- `platt`: `sigmoid(s)` per item, then scaled to sum to 1 when a list sums past 1.
+- `isotonic`: isotonic regression of the probability alone (more flexible, needs more data).
+
+For a one-item list `listwise` and `platt` agree. `Calibrator.rerank` turns the model's
+differential into the one a clinician sees: every item carries its calibrated probability and
+the items are ranked by it. The model's own numbers stay in the audit log (`model_output`). The
+calibrated top-1 probability is the suggestion's confidence; below `review_below` the case goes
+to a clinician.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -30,7 +37,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from cds.errors import CdsError
 from cds.schemas import Differential
 
-Method = Literal["platt", "isotonic"]
+Method = Literal["listwise", "platt", "isotonic"]
+METHODS: tuple[Method, ...] = ("listwise", "platt", "isotonic")
 EPS = 1e-4
 MIN_ITEMS = 5
 
@@ -53,34 +61,49 @@ class Calibrator(BaseModel):
     fitted_on: int = Field(ge=0, description="items")
     adapter: str | None = None
 
-    def apply(self, p: float, rank: int = 1, retrieval_rank: int = 1) -> float:
-        """Calibrated probability of the item ranked `rank` (1: top) with model probability `p`
-        whose condition is candidate `retrieval_rank` of the note's retrieval."""
+    def _score(self, p: float, rank: int, retrieval_rank: int) -> float:
         p = min(max(p, EPS), 1 - EPS)
-        if self.method == "platt":
-            z = (
-                self.a * math.log(p / (1 - p))
-                + self.c * math.log(max(rank, 1))
-                + self.d * math.log(max(retrieval_rank, 1))
-                + self.b
-            )
-            return 1 / (1 + math.exp(-z))
-        return float(np.interp(p, self.x, self.y))
+        return (
+            self.a * math.log(p / (1 - p))
+            + self.c * math.log(max(rank, 1))
+            + self.d * math.log(max(retrieval_rank, 1))
+            + self.b
+        )
+
+    def probabilities(self, items: Sequence[tuple[float, int, int]]) -> list[float]:
+        """Calibrated probabilities of one differential's items, each given as (model
+        probability, rank in the differential, retrieval rank of its condition)."""
+        if self.method == "isotonic":
+            out = [float(np.interp(p, self.x, self.y)) for p, _, _ in items]
+        elif self.method == "platt":
+            out = [1 / (1 + math.exp(-self._score(*f))) for f in items]
+        else:
+            scores = [self._score(*f) for f in items]
+            top = max([0.0, *scores])  # log-sum-exp shift
+            weights = [math.exp(z - top) for z in scores]
+            total = math.exp(-top) + sum(weights)
+            return [w / total for w in weights]
+        total = sum(out)
+        return [q / total for q in out] if total > 1 else out
+
+    def apply(self, p: float, rank: int = 1, retrieval_rank: int = 1) -> float:
+        """Calibrated probability of an item alone in its differential, ranked `rank` (1: top)
+        with model probability `p`, whose condition is candidate `retrieval_rank` of the
+        note's retrieval."""
+        return self.probabilities([(p, rank, retrieval_rank)])[0]
 
     def rerank(
         self, differential: Differential, retrieval_rank: Callable[[str], int]
     ) -> Differential:
         """`differential` with each item's probability replaced by its calibrated one and the
         items ranked by it (ties keep the model's order). `retrieval_rank(condition)` is the
-        condition's place among the note's candidates. The items are alternative diagnoses, so
-        calibrated probabilities that sum past 1 are scaled to sum to 1."""
-        calibrated = [
-            self.apply(item.probability, rank, retrieval_rank(item.condition))
-            for rank, item in enumerate(differential.items, start=1)
-        ]
-        total = sum(calibrated)
-        if total > 1:
-            calibrated = [c / total for c in calibrated]
+        condition's place among the note's candidates (`probabilities`: they never sum past 1)."""
+        calibrated = self.probabilities(
+            [
+                (item.probability, rank, retrieval_rank(item.condition))
+                for rank, item in enumerate(differential.items, start=1)
+            ]
+        )
         order = sorted(range(len(calibrated)), key=lambda k: -calibrated[k])
         return Differential(
             items=tuple(
@@ -103,10 +126,12 @@ def fit_calibrator(
     adapter: str | None,
     ranks: np.ndarray | None = None,
     retrieval_ranks: np.ndarray | None = None,
+    lists: np.ndarray | None = None,
 ) -> Calibrator:
     """`ranks`: each item's rank in its differential (1: top; None: all 1); `retrieval_ranks`:
-    its condition's place among the note's retrieved candidates (None: all 1). Isotonic
-    regression reads the probability only."""
+    its condition's place among the note's retrieved candidates (None: all 1); `lists`: the
+    differential each item belongs to, as consecutive equal ids (None: each item alone).
+    Isotonic regression reads the probability only."""
     if len(probs) < MIN_ITEMS:
         raise CalibrationError(
             f"cannot calibrate on {len(probs)} items: need at least {MIN_ITEMS} "
@@ -133,11 +158,26 @@ def fit_calibrator(
 
     log_rank, log_retrieval = log_place(ranks), log_place(retrieval_ranks)
 
-    def loss(params: np.ndarray) -> float:
-        logits = params[0] * z + params[2] * log_rank + params[3] * log_retrieval + params[1]
-        q = 1 / (1 + np.exp(-logits))
-        q = np.clip(q, EPS, 1 - EPS)
+    def scores(params: np.ndarray) -> np.ndarray:
+        return params[0] * z + params[2] * log_rank + params[3] * log_retrieval + params[1]
+
+    def platt_loss(params: np.ndarray) -> float:
+        q = np.clip(1 / (1 + np.exp(-scores(params))), EPS, 1 - EPS)
         return float(-(y * np.log(q) + (1 - y) * np.log(1 - q)).mean())
+
+    # listwise: each list's outcome (its gold item, or none of them) under one softmax whose
+    # "none" option has score 0; the mean negative log-likelihood per list.
+    starts = _list_starts(lists, len(z))
+    owner = _owner(starts, len(z))
+
+    def listwise_loss(params: np.ndarray) -> float:
+        s = scores(params)
+        top = np.maximum(np.maximum.reduceat(s, starts), 0.0)  # log-sum-exp shift per list
+        log_norm = top + np.log(np.exp(-top) + np.add.reduceat(np.exp(s - top[owner]), starts))
+        chosen = np.add.reduceat(np.where(y > 0, s, 0.0), starts)
+        return float((log_norm - chosen).mean())
+
+    loss = listwise_loss if method == "listwise" else platt_loss
 
     # Bounded: with no correct item at all the fit drives every probability towards 0 (so every
     # case goes to review) instead of diverging. c, d <= 0: the model lists its items most
@@ -160,6 +200,60 @@ def fit_calibrator(
         fitted_on=len(probs),
         adapter=adapter,
     )
+
+
+def _list_starts(lists: np.ndarray | None, n: int) -> np.ndarray:
+    """Index of the first item of each list (`lists`: consecutive equal ids)."""
+    if lists is None:
+        return np.arange(n)
+    lists = np.asarray(lists)
+    return np.flatnonzero(np.r_[True, lists[1:] != lists[:-1]])
+
+
+def _owner(starts: np.ndarray, n: int) -> np.ndarray:
+    """For each item, the number of the list it belongs to."""
+    return np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n]))
+
+
+def calibrate_lists(
+    calibrator: Calibrator,
+    probs: np.ndarray,
+    ranks: np.ndarray,
+    retrieval_ranks: np.ndarray,
+    lists: np.ndarray,
+) -> np.ndarray:
+    """Calibrated probability of every item, each list calibrated as `suggest` shows it."""
+    starts = _list_starts(lists, len(probs))
+    out: list[float] = []
+    for a, b in zip(starts, [*starts[1:], len(probs)], strict=True):
+        out += calibrator.probabilities(
+            [(float(probs[i]), int(ranks[i]), int(retrieval_ranks[i])) for i in range(a, b)]
+        )
+    return np.array(out, dtype=float)
+
+
+def ece_interval(
+    probs: np.ndarray,
+    labels: np.ndarray,
+    lists: np.ndarray,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """95 % bootstrap percentile interval of the ECE, resampling whole lists (the notes): how
+    much the number moves with the sample. With a few hundred items the ECE of a perfectly
+    calibrated model is itself a few hundredths (it is biased upward), so read a target
+    against the interval, not the point alone."""
+    if not len(probs):
+        return (float("nan"), float("nan"))
+    starts = _list_starts(lists, len(probs))
+    members = np.split(np.arange(len(probs)), starts[1:])
+    rng = np.random.default_rng(seed)
+    eces = []
+    for _ in range(resamples):
+        pick = np.concatenate([members[k] for k in rng.integers(0, len(members), len(members))])
+        eces.append(reliability(probs[pick], labels[pick])["ece"])
+    low, high = np.percentile(eces, [2.5, 97.5])
+    return (round(float(low), 4), round(float(high), 4))
 
 
 def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = 10) -> dict:

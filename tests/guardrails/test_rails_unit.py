@@ -177,6 +177,60 @@ def test_platt_calibration_reads_the_retrieval_rank_beside_the_models_rank():
     assert noise.d == 0.0
 
 
+def _simulated_lists(seed: int, notes: int, d: float = -2.5, b: float = 0.5):
+    """Notes of 5 listed candidates whose gold item is drawn from a known softmax over the
+    retrieval places, with a "none of these" option: the process `listwise` assumes."""
+    rng = np.random.default_rng(seed)
+    retrieval = np.tile(np.arange(1, 6), notes)
+    lists = np.repeat(np.arange(notes), 5)
+    weights = np.exp(d * np.log(np.arange(1, 6)) + b)
+    truth = weights / (1 + weights.sum())  # per place; 1 - sum: gold not listed
+    gold = rng.choice(6, size=notes, p=[*truth, 1 - truth.sum()])
+    labels = (retrieval - 1) == np.repeat(gold, 5)
+    return retrieval, lists, labels, truth
+
+
+def test_listwise_calibration_recovers_a_known_list_model_and_never_sums_past_one():
+    from cds.guardrails.calibration import calibrate_lists
+
+    retrieval, lists, labels, truth = _simulated_lists(4, 600)
+    probs, ranks = np.full(retrieval.size, 0.02), np.ones(retrieval.size, dtype=int)
+    cal = fit_calibrator(probs, labels, "listwise", 0.5, None, ranks, retrieval, lists)
+    shown = calibrate_lists(cal, probs, ranks, retrieval, lists)
+    assert shown[:5] == pytest.approx(truth, abs=0.04)
+    per_list = shown.reshape(-1, 5).sum(axis=1)
+    assert (per_list < 1).all() and per_list[0] == pytest.approx(truth.sum(), abs=0.04)
+    # held out: notes drawn afresh from the same process
+    r2, l2, y2, _ = _simulated_lists(5, 600)
+    assert reliability(calibrate_lists(cal, probs, ranks, r2, l2), y2)["ece"] < 0.03
+    # fitted item by item, the same data overstates the list: its items sum past 1 unscaled
+    platt = fit_calibrator(probs, labels, "platt", 0.5, None, ranks, retrieval)
+    assert sum(platt.apply(0.02, 1, k) for k in range(1, 6)) > per_list[0]
+
+
+def test_a_one_item_list_is_calibrated_alike_by_listwise_and_platt():
+    from cds.guardrails.calibration import Calibrator
+
+    common = dict(a=0.3, b=0.4, c=-0.5, d=-2.0, review_below=0.5, fitted_on=10)
+    listwise, platt = Calibrator(method="listwise", **common), Calibrator(method="platt", **common)
+    for p, k, r in [(0.02, 1, 1), (0.6, 2, 3), (0.9, 1, 6)]:
+        assert listwise.apply(p, k, r) == pytest.approx(platt.apply(p, k, r))
+
+
+def test_the_ece_interval_resamples_notes_and_narrows_with_more_of_them():
+    from cds.guardrails.calibration import calibrate_lists, ece_interval
+
+    retrieval, lists, labels, _ = _simulated_lists(6, 400)
+    probs, ranks = np.full(retrieval.size, 0.02), np.ones(retrieval.size, dtype=int)
+    cal = fit_calibrator(probs, labels, "listwise", 0.5, None, ranks, retrieval, lists)
+    r2, l2, y2, _ = _simulated_lists(7, 400)
+    shown = calibrate_lists(cal, probs, ranks, r2, l2)
+    low, high = ece_interval(shown, y2, l2, resamples=200)
+    few_low, few_high = ece_interval(shown[:250], y2[:250], l2[:250], resamples=200)
+    assert 0 <= low < high and high - low < few_high - few_low
+    assert ece_interval(shown, y2, l2, resamples=200) == (low, high)  # seeded
+
+
 def test_a_screening_ranks_conditions_by_their_place_among_the_candidates():
     from cds.pipeline import Screening
 
@@ -263,3 +317,7 @@ def test_rerank_shows_calibrated_probabilities_ranked_by_them():
     scaled = sure.rerank(model, places.__getitem__)
     assert sum(i.probability for i in scaled.items) == pytest.approx(1.0, abs=1e-3)
     assert [i.condition for i in scaled.items] == ["Asthma", "Bronchitis"]  # ties: model order
+    # listwise: the items and "none of these" share one softmax, so nothing needs scaling
+    listwise = Calibrator(method="listwise", a=0.05, b=6.0, review_below=0.9, fitted_on=50)
+    shared = listwise.rerank(model, places.__getitem__)
+    assert 0.99 < sum(i.probability for i in shared.items) < 1.0
