@@ -9,6 +9,7 @@ Accuracy: measured by `cds deid eval` on the PhysioNet nursing notes and the dem
 
 import regex
 from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
+from spacy.lang.en.stop_words import STOP_WORDS
 
 from governance.deid import lexicon
 from governance.deid.recognizers.base import (
@@ -114,9 +115,13 @@ class NameRecognizer(ClinicalPatternRecognizer):
         first_word = next((w for w in words if len(w) >= 2), "")
         first = first_word.lower()
         # "Ms. May" in a mixed-case note is a name ("May" is a stop word but also a given
-        # name); "CC: Has a cough" is not ("Has" is no name).
+        # name), and so is "son Said" ("son said that" is not); "CC: Has a cough" is not ("Has"
+        # is no name).
         written_like_a_name = first_word[:1].isupper() and not first_word.isupper()
-        name_word = written_like_a_name and first in lexicon.ENGLISH_WORD_NAMES
+        name_word = written_like_a_name and (
+            first in lexicon.ENGLISH_WORD_NAMES
+            or (lexicon.is_name(first) and first not in STOP_WORDS)
+        )
         return len(first) < 2 or (first in NOT_A_NAME and not name_word)
 
 

@@ -110,6 +110,9 @@ NOT_FOUND = [
     "HR returned to NSR; pt switched back to NRB; returned to SIMV",
     "ARRIVED FROM CATH-LAB STABLE",
     "son and daughter arrived at 1400, stayed overnight",
+    # what relatives do and are, after a relation word
+    "son said that he is tired; daughter believes pt is DNR; wife is spokesperson",
+    "GRANDDAUGHTER (SPOKESPERSON) CALLED; proxy is niece",
     # lab values shaped like addresses; card-length numbers that fail the Luhn check
     "HR 110 Temp 38, BUN 10 Creat 0.7",
     "charged 4111 1111 1111 1112 yesterday",
@@ -160,6 +163,8 @@ EXACT = [
     ("ADMITTED IN TRANSFER FROM DORCHESTER GENERAL HOSPITAL", ["DORCHESTER GENERAL HOSPITAL"]),
     ("12U INSULIN GIVEN PER K. OYELARAN NP", ["K. OYELARAN"]),
     ("social: son tobias arrived with pt", ["tobias"]),
+    ("LEGAL GUARDIAN: Niece, Patricia WAITE, lives nearby", ["Patricia WAITE"]),
+    ("Called pt's son Said, who will visit", ["Said"]),  # a name in Title Case, not the verb
 ]
 
 
