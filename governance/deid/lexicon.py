@@ -52,7 +52,9 @@ CLINICAL_SHORTHAND = words(
     "hickman swan ganz temp hr rr bp spo2 wt ht bun creat cr hct hgb wbc plt glu inr ptt phos "
     "lytes angio ami imi nstemi stemi mat tab tabs caps "
     # ventilation and rhythm: "returned to SIMV", "back to NRB", "HR returned to NSR"
-    "nrb nc simv imv ps peep bipap nsr svt afib vfib vtach neg approx poss"
+    "nrb nc simv imv ps peep bipap nsr svt afib vfib vtach neg approx poss "
+    # airway: "returned to CCU intubated", "arrived from floor intubated"
+    "intubated intubation intub extubated extubation reintubated reintubation vented"
 )
 CLINICAL_VOCABULARY = frozenset(WARD_WORDS) | frozenset(CLINICAL_SHORTHAND)
 # Given names that are also everyday English words: a name only with a cue ("daughter Hope").
@@ -112,9 +114,11 @@ def common_words() -> frozenset[str]:
     return frozenset(w for w in lines if w and not w.startswith("#"))
 
 
-# Past tenses and adverbs of common words ("arrived", "trached", "incredibly") are common too.
+# Past tenses and adverbs of common words ("arrived", "trached", "incredibly") are common too,
+# and so is a verb in "-ated" whose noun in "-ation" is ("intubated", "sedated").
 # Not plurals or "-ing" forms: surnames such as "Burns", "Wells", "Manning" take those shapes.
 _INFLECTIONS = (
+    (re.compile(r"(\w{3,})ated$"), (r"\1ation",)),  # "intubated": "intubation" is common
     (re.compile(r"(\w{3,})ied$"), (r"\1y",)),
     (re.compile(r"(\w{2,})(\w)\2ed$"), (r"\1\2",)),  # "dropped" -> "drop"
     (re.compile(r"(\w{3,})ed$"), (r"\1", r"\1e")),  # "switched", "arrived"

@@ -155,16 +155,14 @@ NOT_A_NAME = frozenset(STOP_WORDS) | {
     "constantly",
     "currently",
     "recently",
-    # care-team roles and plans written like names ("per Resident", "Await PT eval")
-    "resident",
-    "attending",
-    "fellow",
-    "intern",
-    "housestaff",
+    # plans written like names ("Await PT eval")
     "covering",
     "await",
     "awaiting",
 }
+# Care-team roles written like names ("per Resident", "per Interventional Fellow").
+CARE_TEAM_ROLES = frozenset({"resident", "attending", "fellow", "intern", "housestaff"})
+NOT_A_NAME |= CARE_TEAM_ROLES
 
 
 def register(cls: R) -> R:

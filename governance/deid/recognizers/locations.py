@@ -37,11 +37,14 @@ _FACILITY = (
 )
 _CAPS = r"(?-i:[A-Z][A-Za-z'.\-]+)"
 _TITLE_CASE = r"(?-i:[A-Z][a-z][A-Za-z'.\-]*)"  # "Calvert", not "CALVERT" in an ALL-CAPS note
+# A name goes on past "St." or "Mt." but not past a sentence's end ("from Florida. Currently").
+_NOT_AFTER_SENTENCE_END = r"(?<![a-z]{3}\.)"
 # A word of a place name, in any case, that is not a function word ("Holy Cross with fever").
 _FUNCTION = (
     r"(?:and|or|with|for|to|at|on|in|of|the|a|an|this|that|today|tonight|tomorrow|yesterday|"
     r"when|if|after|before|via|by|w|s/p|per|until|once|as|so|but|then|now|am|pm|hosp|er|ed|"
-    r"from)"
+    r"from|is|are|was|were|be|been|has|had|have|will|would|not|following|while|during|because|"
+    r"due)"
 )
 # Verbs of going to, coming from or being treated at a place.
 _MOVEMENT = (
@@ -132,7 +135,7 @@ class CityStateZipRecognizer(ClinicalPatternRecognizer):
         Pattern(
             "town after lives in",
             rf"(?<=\b(?:lives in|resides in|from|moved to|native of|home in)\s+)"
-            rf"{_TITLE_CASE}(?:\s+{_TITLE_CASE})?",
+            rf"{_TITLE_CASE}(?:{_NOT_AFTER_SENTENCE_END}\s+{_TITLE_CASE})?",
             0.4,
         ),
         # Any case (ALL-CAPS and lower-case notes); ordinary words are dropped by the engine.
@@ -194,7 +197,8 @@ class FacilityRecognizer(ClinicalPatternRecognizer):
         Pattern(
             "transfer from/to named place",
             rf"(?<=\b(?:transferred|transfer|transported|sent|admitted|discharged|came|seen|"
-            rf"returned)\s+(?:from|to|at)\s+(?:the\s+)?){_TITLE_CASE}(?:\s+{_TITLE_CASE}){{0,2}}",
+            rf"returned)\s+(?:from|to|at)\s+(?:the\s+)?){_TITLE_CASE}"
+            rf"(?:{_NOT_AFTER_SENTENCE_END}\s+{_TITLE_CASE}){{0,2}}",
             0.5,
         ),
     ]

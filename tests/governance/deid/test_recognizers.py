@@ -110,6 +110,11 @@ NOT_FOUND = [
     "HR returned to NSR; pt switched back to NRB; returned to SIMV",
     "ARRIVED FROM CATH-LAB STABLE",
     "son and daughter arrived at 1400, stayed overnight",
+    # wards and roles in Title Case, airway words and clauses after a movement verb
+    "Transfer to Medical Floor when bed available; per Interventional Fellow, hold heparin",
+    "RETURNED TO CCU INTUBATED, W IAPB; arrived from floor intubated",
+    "dispo: transfer to vicu was cancelled today",
+    "pt may go to the bathroom following explanation of lines",
     # what relatives do and are, after a relation word
     "son said that he is tired; daughter believes pt is DNR; wife is spokesperson",
     "GRANDDAUGHTER (SPOKESPERSON) CALLED; proxy is niece",
@@ -165,6 +170,10 @@ EXACT = [
     ("social: son tobias arrived with pt", ["tobias"]),
     ("LEGAL GUARDIAN: Niece, Patricia WAITE, lives nearby", ["Patricia WAITE"]),
     ("Called pt's son Said, who will visit", ["Said"]),  # a name in Title Case, not the verb
+    # a place ends at a sentence's end, not at "St." or "Mt."
+    ("moving from Florida. Currently staying with brother", ["Florida"]),
+    ("transferred from Mt. Sinai. Pt stable", ["Mt. Sinai"]),
+    ("She moved here from New Zealand", ["New Zealand"]),  # Title Case, no ward word: a place
 ]
 
 
