@@ -64,6 +64,7 @@ GENERIC_PLACE_WORDS = frozenset(
         "home",
         "rehab",
         "rehabilitation",
+        "shelter",
         "infirmary",
         "hospice",
         "saint",

@@ -39,6 +39,7 @@ def words(text: str) -> list[str]:
 
 
 # Clinical shorthand for places inside a hospital: common in notes, rare in reference text.
+# ("OH", outside hospital, and "NH", nursing home, are also states: "Dayton OH 45402".)
 WARD_WORDS = words(
     "icu micu sicu ccu cvicu nicu picu csru pacu ed er ew or osh ob l&d lab labs cath floor ward "
     "unit bed rehab neuro neurosurg ortho tele telemetry stepdown vicu pcu rm room bay "

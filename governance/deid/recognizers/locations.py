@@ -44,7 +44,7 @@ _FUNCTION = (
     r"(?:and|or|with|for|to|at|on|in|of|the|a|an|this|that|today|tonight|tomorrow|yesterday|"
     r"when|if|after|before|via|by|w|s/p|per|until|once|as|so|but|then|now|am|pm|hosp|er|ed|"
     r"from|is|are|was|were|be|been|has|had|have|will|would|not|following|while|during|because|"
-    r"due)"
+    r"due|noon|midnight|night|morning|evening|afternoon)"
 )
 # Verbs of going to, coming from or being treated at a place.
 _MOVEMENT = (
@@ -141,9 +141,10 @@ class CityStateZipRecognizer(ClinicalPatternRecognizer):
         # Any case (ALL-CAPS and lower-case notes); ordinary words are dropped by the engine.
         Pattern(
             "place after a living or working cue",
-            r"(?<=\b(?:lives?|living|lived|resides?|works?|worked|working|stays?|staying|"
-            r"vacationing|visiting|born|raised|grew up|shelter|church|business|bakery|store|shop)"
-            r"\s+(?:in|at|for|near|@)\s+(?:the\s+)?)"
+            # "works for" names an employer; "stay for inotropy" is no place
+            r"(?<=\b(?:(?:lives?|living|lived|resides?|stays?|staying|vacationing|visiting|born|"
+            r"raised|grew up|shelter|church|business|bakery|store|shop)\s+(?:in|at|near|@)|"
+            r"(?:works?|worked|working)\s+(?:in|at|for|near|@))\s+(?:the\s+)?)"
             r"[A-Za-z][A-Za-z'\-]+(?:[ \t]+[A-Za-z][A-Za-z'\-]+)?",
             0.5,
         ),
@@ -183,8 +184,9 @@ class FacilityRecognizer(ClinicalPatternRecognizer):
         Pattern(
             "place after a movement verb (any case)",
             # (cheap checks first: a word start after a space, then the cue)
-            rf"\b(?=[A-Za-z])(?<=\s)(?<=\b{_MOVEMENT}\s+(?:(?:back|home|today|tonight|tomorrow)\s+)?"
+            rf"\b(?=[A-Za-z])(?<=\s)(?<=\b{_MOVEMENT}\s+(?:(?:back|home|today|tonight|tomorrow|in|over|him|her|them|pt)\s+)?"
             rf"(?:to|at|from|in|@)\s+(?:the\s+)?(?:\d{{1,4}}[ \t]+)?)"
+            r"(?<!\bbrought\s+in\s+(?:the\s+)?)"  # "brought in steak": things, not places
             rf"(?:(?-i:[A-Z])\.?[ \t]+)?{_PLACE_WORD}(?:[ \t]+{_PLACE_WORD}){{0,2}}",
             0.45,
         ),

@@ -115,6 +115,8 @@ NOT_FOUND = [
     "RETURNED TO CCU INTUBATED, W IAPB; arrived from floor intubated",
     "dispo: transfer to vicu was cancelled today",
     "pt may go to the bathroom following explanation of lines",
+    "requiring ICU stay for inotropy; currently lives in homeless shelter",
+    "FAMILY HAS BROUGHT IN LOLLIPOPS; family came in at noon and he lightened up",
     # what relatives do and are, after a relation word
     "son said that he is tired; daughter believes pt is DNR; wife is spokesperson",
     "GRANDDAUGHTER (SPOKESPERSON) CALLED; proxy is niece",
@@ -174,6 +176,10 @@ EXACT = [
     ("moving from Florida. Currently staying with brother", ["Florida"]),
     ("transferred from Mt. Sinai. Pt stable", ["Mt. Sinai"]),
     ("She moved here from New Zealand", ["New Zealand"]),  # Title Case, no ward word: a place
+    # who took the patient where, and for whom one works
+    ("son brought her to Holy Cross yesterday", ["Holy Cross"]),
+    ("BROUGHT IN TO DORCHESTER GENERAL BY EMS", ["DORCHESTER GENERAL"]),
+    ("she works for Acme Widgets", ["Acme Widgets"]),
 ]
 
 
