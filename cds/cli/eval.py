@@ -84,7 +84,8 @@ def evaluate(
     console.print(table)
     console.print(
         f"schema-valid {_fmt(p['schema_valid_rate'])}, citations supported "
-        f"{_fmt(p['citation_support_rate'])}, ECE {p['ece']}, routes {p['routes']}, "
+        f"{_fmt(p['citation_support_rate'])}, ECE {p['ece']} {p['ece_95ci']}, "
+        f"routes {p['routes']}, "
         f"abstention {_fmt(p['abstention_rate'])}, PHI leaks {p['phi_leaks']}; "
         f"-> {cfg.metrics_file}, {cfg.plots_dir}/"
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cds.guardrails.calibration import reliability
+from cds.guardrails.calibration import ece_interval, reliability
 
 AGE_BANDS = ((0, 17, "0-17"), (18, 39, "18-39"), (40, 64, "40-64"), (65, 200, "65+"))
 
@@ -75,11 +75,14 @@ def bootstrap(values: Sequence[float], resamples: int = 1000, seed: int = 0) -> 
             "n": int(v.size)}
 
 
-def calibration_of(probs: Sequence[float], correct: Sequence[bool]) -> dict | None:
-    """ECE, Brier and the reliability bins (`cds.guardrails.calibration.reliability`)."""
+def calibration_of(probs: Sequence[float], correct: Sequence[bool],
+                   cases: Sequence[int]) -> dict | None:
+    """ECE, Brier and the reliability bins (`cds.guardrails.calibration.reliability`), and the
+    ECE's 95 % interval over cases (`cases`: each item's case, consecutive)."""
     if not probs:
         return None
-    return reliability(np.asarray(probs, dtype=float), np.asarray(correct, dtype=bool))
+    p, y = np.asarray(probs, dtype=float), np.asarray(correct, dtype=bool)
+    return reliability(p, y) | {"ece_95ci": list(ece_interval(p, y, np.asarray(cases)))}
 
 
 def _per_case(results: Sequence[CaseResult], fn: Callable[[CaseResult], float | None],
@@ -122,6 +125,8 @@ def pipeline_metrics(results: Sequence[CaseResult], resamples: int = 1000) -> di
     items_c = [p for r in results for p in r.calibrated]
     items_y = [c == r.gold for r in results for c in r.model_predicted]
     items_yc = [c == r.gold for r in results for c in r.predicted[: len(r.calibrated)]]
+    case_p = [i for i, r in enumerate(results) for _ in r.probabilities]
+    case_c = [i for i, r in enumerate(results) for _ in r.calibrated]
     routes = [r.route for r in results]
     auto = [r for r in results if r.route == "auto"]
     out |= {
@@ -132,8 +137,8 @@ def pipeline_metrics(results: Sequence[CaseResult], resamples: int = 1000) -> di
         "citation_support_rate": _per_case(
             results, lambda r: r.citations_supported / r.citations if r.citations else None,
             resamples),
-        "calibration": {"model": calibration_of(items_p, items_y),
-                        "calibrated": calibration_of(items_c, items_yc)},
+        "calibration": {"model": calibration_of(items_p, items_y, case_p),
+                        "calibrated": calibration_of(items_c, items_yc, case_c)},
         "routes": {k: routes.count(k) for k in ("auto", "review", "blocked", "crisis")},
         "abstention_rate": _per_case(results, lambda r: float(r.route != "auto"), resamples),
         "auto_top1": bootstrap([r.hit(1) for r in auto], resamples),
@@ -146,6 +151,7 @@ def pipeline_metrics(results: Sequence[CaseResult], resamples: int = 1000) -> di
     }
     shown = out["calibration"]["calibrated"] or out["calibration"]["model"]
     out["ece"] = shown["ece"] if shown else None
+    out["ece_95ci"] = shown["ece_95ci"] if shown else [None, None]
     return out
 
 

@@ -164,7 +164,8 @@ def render_pdf(c: dict, root: Path, out: Path) -> None:
                   ["schema-valid rate", _ci(p["schema_valid_rate"])],
                   ["citation existence / support", f"{_ci(p['citation_existence_rate'])} / "
                    f"{_ci(p['citation_support_rate'])}"],
-                  ["ECE (calibrated)", e["ece"]],
+                  ["ECE (calibrated) [95% CI over cases]",
+                   f"{e['ece']} {p.get('ece_95ci', '')}".strip()],
                   ["routes", ", ".join(f"{k} {n}" for k, n in p["routes"].items())],
                   ["abstention rate", _ci(p["abstention_rate"])],
                   ["PHI leaks in output", e["phi_leaks"]],

@@ -59,6 +59,8 @@ def test_pipeline_metrics_routes_calibration_subgroups_and_leaks():
     assert m["schema_valid_rate"]["value"] == pytest.approx(2 / 3, abs=1e-4)
     assert m["phi_leaks"] == 1
     assert m["calibration"]["model"]["items"] == 4 and m["ece"] is not None
+    low, high = m["ece_95ci"]  # resampled over the cases, not the items
+    assert 0 <= low <= high <= 1
     # the model's numbers are scored against its own order: case A's 0.6 went to B (wrong)
     assert m["calibration"]["model"]["brier"] == pytest.approx(
         (0.6**2 + 0.8**2 + 0.5**2 + 0.6**2) / 4, abs=1e-4)
