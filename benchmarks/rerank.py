@@ -40,9 +40,11 @@ def main() -> None:
             continue
         generated = suggester.generate(s)
         model = [i.condition for i in generated.differential.items]
-        reranked = suggester.calibrator.rerank(generated.differential, s.retrieval_rank)
+        reranked = suggester.calibrator.rerank(
+            generated.differential, s.candidate_rank, s.ranker_probability
+        )
         completed = suggester.complete(generated.differential, s)
-        shown = suggester.calibrator.rerank(completed, s.retrieval_rank)
+        shown = suggester.calibrator.rerank(completed, s.candidate_rank, s.ranker_probability)
         shown_conditions = [i.condition for i in shown.items]
         rows.append(
             {

@@ -1,9 +1,10 @@
 """`suggest(note) -> Suggestion`: the one place where the steps are composed.
 
-validate input -> PHI scrub -> crisis, scope, harmful-request and injection rails -> retrieve ->
-passage integrity and injection rails -> generate (schema-constrained) -> list the candidates
-the model left out -> schema, citation, medication and safety rails -> calibrate (items
-re-ranked by calibrated probability) -> disclaimer rail -> route.
+validate input -> PHI scrub -> crisis, scope, harmful-request and injection rails -> condition
+ranker's candidates -> retrieve -> passage integrity and injection rails -> generate
+(schema-constrained, among the candidates) -> list the candidates the model left out -> schema,
+citation, medication and safety rails -> calibrate (items re-ranked by calibrated probability)
+-> disclaimer rail -> route.
 
 Routes: `crisis` (first-person risk disclosure: fixed message, alert, no model call), `blocked`
 (a rail blocked the input or the output: fixed message, no model text), `review` (any rail
@@ -67,7 +68,7 @@ CRISIS_MESSAGE = (
     "text 988, the Suicide & Crisis Lifeline)."
 )
 CANDIDATE_RATIONALE = (
-    "Not assessed by the model: knowledge-base match for this note (retrieval rank {rank}). "
+    "Not assessed by the model: candidate {rank} for this note ({source}). "
     "Check the cited passage against the note."
 )
 BLOCKED_MESSAGE = (
@@ -87,12 +88,17 @@ class SuggestConfig(BaseModel):
     guardrails_dir: Path = Path("artifacts/guardrails")
     calibration: Path = Path("artifacts/calibration.json")
     passages: int = Field(2, ge=0, le=10, description="KB passages in the prompt, as in training")
+    ranker: Path | None = Field(
+        None,
+        description="condition ranker (`cds model ranker`): it proposes the candidates; None: "
+        "the conditions of the retrieved passages do, in retrieval order",
+    )
     candidates: int = Field(
         5,
         ge=0,
         le=50,
-        description="conditions the model may choose from: the distinct conditions of the "
-        "top `candidate_pool` retrieved passages (0: the whole condition list)",
+        description="conditions the model may choose from: the ranker's most probable, or the "
+        "distinct conditions of the top `candidate_pool` retrieved passages (0: the whole list)",
     )
     candidate_pool: int = Field(20, ge=1, le=30, description="passages searched for candidates")
     list_all_candidates: bool = Field(
@@ -135,13 +141,21 @@ class Screening:
     urgent: bool
     candidates: tuple[str, ...] = ()  # conditions the model may write; () = the whole list
     candidate_passages: tuple = ()  # the best retrieved passage of each candidate
+    ranker_probabilities: dict[str, float] = field(default_factory=dict)  # {}: no ranker
 
-    def retrieval_rank(self, condition: str) -> int:
-        """The place of `condition` among the candidates (1: best); one past the last when
-        retrieval did not propose it (a calibration feature)."""
+    def candidate_rank(self, condition: str) -> int:
+        """The place of `condition` among the candidates (1: best); one past the last when it
+        is not one of them (a calibration feature)."""
         if condition in self.candidates:
             return self.candidates.index(condition) + 1
         return len(self.candidates) + 1
+
+    def ranker_probability(self, condition: str) -> float:
+        """The condition ranker's probability of `condition` (a calibration feature); 1.0 for
+        every condition when no ranker ran, so that the feature is constant."""
+        if not self.ranker_probabilities:
+            return 1.0
+        return self.ranker_probabilities.get(condition, 0.0)
 
     @property
     def escalated(self) -> bool:
@@ -228,6 +242,16 @@ class Suggester:
         return self._generator
 
     @cached_property
+    def ranker(self):
+        """The condition ranker (`cds.model.ranker.ConditionRanker`), None when not configured.
+        A configured ranker that is missing is an error, not a silent fallback."""
+        if self.cfg.ranker is None:
+            return None
+        from cds.model.ranker import ConditionRanker
+
+        return ConditionRanker.load(self.cfg.ranker)
+
+    @cached_property
     def calibrator(self) -> Calibrator | None:
         try:
             return load_calibrator(self.cfg.calibration)
@@ -292,6 +316,10 @@ class Suggester:
                 model_text = outcome.replacement
         note = Note.from_text(note_id, patient_id, model_text)
         passages, candidates, candidate_passages = [], (), ()
+        ranked: dict[str, float] = {}
+        if self.ranker is not None and self.cfg.candidates:
+            ranked = {c: p for c, p in self.ranker.rank(model_text) if c in self.conditions}
+            candidates = tuple(ranked)[: self.cfg.candidates]
         pool_size = max(self.cfg.passages, self.cfg.candidate_pool if self.cfg.candidates else 0)
         if pool_size:
             retrieval_started = time.perf_counter()
@@ -301,13 +329,13 @@ class Suggester:
             # its texts never reach the model, so the passage rails check the prompt's only.
             from cds.model.generate import candidate_conditions
 
-            candidates = (
-                candidate_conditions(pool, self.conditions, self.cfg.candidates)
-                if self.cfg.candidates
-                else ()
-            )
+            if self.cfg.candidates and not ranked:
+                candidates = candidate_conditions(pool, self.conditions, self.cfg.candidates)
+            # A candidate the pool has no passage about gets the KB's best one on its name.
             candidate_passages = tuple(
-                next(p for p in pool if p.condition == c) for c in candidates
+                p
+                for c in candidates
+                if (p := _passage_of(c, pool) or _passage_of(c, self.kb.retrieve(c, k=pool_size)))
             )
             self.sink.emit(
                 "retrieval",
@@ -322,6 +350,8 @@ class Suggester:
                         for p in passages
                     ],
                     "candidates": list(candidates),
+                    "candidate_source": "ranker" if ranked else "retrieval",
+                    "ranker_probabilities": {c: round(ranked[c], 4) for c in candidates if ranked},
                     "seconds": round(time.perf_counter() - retrieval_started, 4),
                 },
             )
@@ -330,7 +360,15 @@ class Suggester:
                 decisions.append(run.decision)
                 passages = run.outcome.replacement if run.outcome is not None else []
         return Screening(
-            note_id, note, list(passages), decisions, None, urgent, candidates, candidate_passages
+            note_id,
+            note,
+            list(passages),
+            decisions,
+            None,
+            urgent,
+            candidates,
+            candidate_passages,
+            ranked,
         )
 
     def generate(self, s: Screening):
@@ -342,18 +380,20 @@ class Suggester:
 
     def complete(self, differential: Differential, s: Screening) -> Differential:
         """The model's items, then (with `list_all_candidates`) every candidate the model did
-        not write, in retrieval order: a small model often leaves out the right one while
-        retrieval proposed it. Such an item says so in its rationale, has probability 0 (the
-        model did not assess it) and gets its KB passage from the citation rail."""
+        not write, in candidate order: a small model often leaves out the right one while the
+        ranker (or retrieval) proposed it. Such an item says so in its rationale, has
+        probability 0 (the model did not assess it) and gets its KB passage from the citation
+        rail."""
         if not self.cfg.list_all_candidates or not s.candidates:
             return differential
         written = {i.condition.casefold() for i in differential.items}
+        source = "condition ranker" if s.ranker_probabilities else "knowledge-base retrieval"
         added = tuple(
             DiagnosisItem(
                 condition=c,
                 icd10=self.conditions[c],
                 probability=0.0,
-                rationale=CANDIDATE_RATIONALE.format(rank=rank),
+                rationale=CANDIDATE_RATIONALE.format(rank=rank, source=source),
             )
             for rank, c in enumerate(s.candidates, start=1)
             if c.casefold() not in written
@@ -436,7 +476,7 @@ class Suggester:
             reason = "no calibration file: confidence unknown, clinician review"
             return differential, (), decision(Verdict.ESCALATE, reason)
         try:
-            reranked = self.calibrator.rerank(differential, s.retrieval_rank)
+            reranked = self.calibrator.rerank(differential, s.candidate_rank, s.ranker_probability)
         except Exception as e:  # noqa: BLE001 - a calibration that fails sends the case to review
             reason = "calibration failed: confidence unknown, clinician review"
             return differential, (), decision(Verdict.ESCALATE, reason, error=type(e).__name__)
@@ -497,6 +537,11 @@ class Suggester:
             },
         )
         return suggestion
+
+
+def _passage_of(condition: str, passages):
+    """The first of `passages` about `condition`, or None."""
+    return next((p for p in passages if p.condition == condition), None)
 
 
 def load_suggester(params: Path, sink: EventSink | None = None, **overrides) -> Suggester:

@@ -85,6 +85,9 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     assert (work / "artifacts" / "adapter" / "sft" / "adapter_model.safetensors").exists()
     assert (work / "artifacts" / "adapter" / "dpo" / "adapter_model.safetensors").exists()
     assert (work / "artifacts" / "guardrails" / "classifiers.json").exists()
+    ranker = json.loads((work / "reports" / "ranker.json").read_text())
+    assert ranker["train_notes"] >= 10 and ranker["conditions"] >= 2
+    assert (work / "artifacts" / "ranker" / "ranker.npz").exists()
     calibration = json.loads((work / "reports" / "calibration" / "calibration.json").read_text())
     assert calibration["train"]["raw"]["items"] >= 5  # fitted on the model's real items
     assert set(calibration["methods"]) == {"listwise", "platt", "isotonic"}
@@ -93,7 +96,7 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     assert (work / "reports" / "calibration" / "reliability.png").stat().st_size > 1000
     metrics = json.loads((work / "reports" / "metrics.json").read_text())
     assert 1 <= metrics["n"] <= 2 and metrics["phi_leaks"] == 0
-    assert set(metrics["baselines"]) == {"base_model", "no_retrieval", "frequency_prior"}
+    assert set(metrics["baselines"]) == {"base_model", "no_retrieval", "ranker", "frequency_prior"}
     for png in ("accuracy", "subgroups", "reliability", "routes_latency"):
         assert (work / "reports" / "eval" / f"{png}.png").stat().st_size > 1000
     redteam = json.loads((work / "reports" / "redteam" / "redteam.json").read_text())

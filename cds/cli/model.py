@@ -1,4 +1,4 @@
-"""`cds model base|dataset`, `cds train sft`, `cds generate`: the language model."""
+"""`cds model base|dataset|ranker`, `cds train sft|dpo`, `cds generate`: the models."""
 
 import hashlib
 import json
@@ -42,6 +42,29 @@ def dataset(params: Path = PARAMS, quiet: bool = typer.Option(False, "--quiet", 
         console.print(
             f"dataset: SFT {stats.sft}, DPO {stats.dpo}, passages in prompt: "
             f"{stats.with_passages} -> {cfg.out_dir}"
+        )
+
+
+@model_app.command("ranker")
+@handle_errors
+def ranker(
+    params: Path = PARAMS,
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as one JSON object."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Train the condition ranker (P(condition | note)) on the de-identified training notes."""
+    from cds.model.ranker import RankerConfig, train_ranker
+
+    cfg = load_section(params, "ranker", RankerConfig)
+    metrics = train_ranker(cfg)
+    if as_json:
+        print(json.dumps(metrics))
+    elif not quiet:
+        held_out = metrics[cfg.eval_split]
+        console.print(
+            f"ranker: {metrics['train_notes']} notes, {metrics['conditions']} conditions, "
+            f"{metrics['features']:,} features; {cfg.eval_split} top-1 {held_out.get('top1')}, "
+            f"top-5 {held_out.get('top5')} (n={held_out['n']}) -> {cfg.out_dir}"
         )
 
 

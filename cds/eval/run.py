@@ -1,9 +1,10 @@
 """`cds eval` (dvc stage `evaluate`): the full `suggest` pipeline on a labelled set, beside
-three baselines on the same cases, written to `reports/metrics.json` and plots.
+baselines on the same cases, written to `reports/metrics.json` and plots.
 
 Baselines: `base_model` (the pipeline with the base model, no adapter), `no_retrieval` (the
-fine-tuned pipeline with no passages in the prompt and no retrieved candidates: the whole
-condition list) and `frequency_prior` (always the commonest
+fine-tuned pipeline with no passages in the prompt and no candidates: the whole condition
+list), `ranker` (the condition ranker's own order on the de-identified note, no language model:
+what the model and the calibrator add to it) and `frequency_prior` (always the commonest
 conditions of the training split, no model).
 """
 
@@ -23,7 +24,7 @@ from cds.eval.metrics import CaseResult, accuracy_metrics, pipeline_metrics
 from cds.eval.sets import EvalCase
 from cds.pipeline import ListSink, Suggester
 
-Baseline = Literal["base_model", "no_retrieval", "frequency_prior"]
+Baseline = Literal["base_model", "no_retrieval", "ranker", "frequency_prior"]
 
 
 class EvalConfig(BaseModel):
@@ -34,7 +35,7 @@ class EvalConfig(BaseModel):
     notes_file: Path = Path("data/raw/notes.jsonl")  # raw notes: `suggest` de-identifies them
     split: Literal["train", "validation", "test"] = "test"
     max_notes: int | None = Field(30, ge=1, description="CPU generation is ~8 s a note")
-    baselines: tuple[Baseline, ...] = ("base_model", "no_retrieval", "frequency_prior")
+    baselines: tuple[Baseline, ...] = ("base_model", "no_retrieval", "ranker", "frequency_prior")
     bootstrap: int = Field(1000, ge=100)
     metrics_file: Path = Path("reports/metrics.json")
     plots_dir: Path = Path("reports/eval")
@@ -110,6 +111,15 @@ def frequency_prior(notes_file: Path, k: int = 5) -> list[str]:
     return [c for c, _ in counts.most_common(k)]
 
 
+def ranker_case(suggester: Suggester, case: EvalCase) -> CaseResult:
+    """The condition ranker's order for the note as `suggest` screens it (de-identified, input
+    rails); nothing when a rail stopped the note or no ranker is configured."""
+    suggester.sink = ListSink()
+    s = suggester.screen(case.text, note_id=case.case_id, patient_id=case.patient_id)
+    return CaseResult(case.case_id, case.pathology, list(s.ranker_probabilities)[:5],
+                      gold_differential=dict(case.differential))
+
+
 def run_pipeline(suggester: Suggester, cases: list[EvalCase], label: str,
                  show_progress: bool) -> list[CaseResult]:
     from rich.progress import track
@@ -135,6 +145,8 @@ def evaluate(cfg: EvalConfig, suggester: Suggester, cases: list[EvalCase], set_n
             prior = frequency_prior(cfg.notes_file)
             base = [CaseResult(c.case_id, c.pathology, list(prior),
                                gold_differential=dict(c.differential)) for c in cases]
+        elif name == "ranker":
+            base = [ranker_case(suggester, c) for c in cases]
         else:
             variant = Suggester(
                 suggester.cfg.model_copy(

@@ -55,7 +55,8 @@ class ItemOutcome(BaseModel):
     condition: str
     model_probability: float
     rank: int
-    retrieval_rank: int
+    candidate_rank: int
+    ranker_probability: float = 1.0  # 1.0: no condition ranker configured
     correct: bool
 
 
@@ -80,7 +81,8 @@ def item_outcomes(suggester, records: list[CorpusRecord], show_progress: bool) -
                     condition=item.condition,
                     model_probability=item.probability,
                     rank=rank,
-                    retrieval_rank=s.retrieval_rank(item.condition),
+                    candidate_rank=s.candidate_rank(item.condition),
+                    ranker_probability=s.ranker_probability(item.condition),
                     correct=item.condition == r.pathology,
                 )
             )
@@ -91,7 +93,8 @@ def _arrays(items: list[ItemOutcome]) -> dict[str, np.ndarray]:
     return {
         "probs": np.array([i.model_probability for i in items], dtype=float),
         "ranks": np.array([i.rank for i in items], dtype=int),
-        "retrieval_ranks": np.array([i.retrieval_rank for i in items], dtype=int),
+        "candidate_ranks": np.array([i.candidate_rank for i in items], dtype=int),
+        "ranker_probs": np.array([i.ranker_probability for i in items], dtype=float),
         "lists": np.array([i.note_id for i in items]),
         "labels": np.array([i.correct for i in items], dtype=bool),
     }
@@ -105,14 +108,20 @@ def _fit(method: Method, fit: dict[str, np.ndarray], cfg: CalibrateConfig, adapt
         cfg.review_below,
         adapter,
         fit["ranks"],
-        fit["retrieval_ranks"],
+        fit["candidate_ranks"],
         fit["lists"],
+        fit["ranker_probs"],
     )
 
 
 def _calibrated(calibrator, items: dict[str, np.ndarray]) -> np.ndarray:
     return calibrate_lists(
-        calibrator, items["probs"], items["ranks"], items["retrieval_ranks"], items["lists"]
+        calibrator,
+        items["probs"],
+        items["ranks"],
+        items["candidate_ranks"],
+        items["lists"],
+        items["ranker_probs"],
     )
 
 
@@ -133,28 +142,29 @@ def run_calibration(cfg: CalibrateConfig, suggester, show_progress: bool = True)
     adapter = str(suggester.cfg.adapter) if suggester.cfg.adapter else None
     calibrator = _fit(cfg.method, fit, cfg, adapter)
     # Every method on the same items: the choice in params.yaml can be checked, not trusted.
-    methods = {}
+    scored = {}  # method -> split -> reliability, each scored once
     for method in METHODS:
         other = calibrator if method == cfg.method else _fit(method, fit, cfg, adapter)
-        methods[method] = {
-            split: {"ece": rel["ece"], "ece_95ci": rel["ece_95ci"], "brier": rel["brier"]}
+        scored[method] = {
+            split: _scored(_calibrated(other, items), items)
             for split, items in ((cfg.fit_split, fit), (cfg.eval_split, held_out))
-            for rel in [_scored(_calibrated(other, items), items)]
         }
     report = {
         "method": cfg.method,
         "review_below": cfg.review_below,
         "notes": {cfg.fit_split: len(fit_rows), cfg.eval_split: len(eval_rows)},
         "calibrator": calibrator.model_dump(),
-        cfg.fit_split: {
-            "raw": _scored(fit["probs"], fit),
-            "calibrated": _scored(_calibrated(calibrator, fit), fit),
+        **{
+            split: {"raw": _scored(items["probs"], items), "calibrated": scored[cfg.method][split]}
+            for split, items in ((cfg.fit_split, fit), (cfg.eval_split, held_out))
         },
-        cfg.eval_split: {
-            "raw": _scored(held_out["probs"], held_out),
-            "calibrated": _scored(_calibrated(calibrator, held_out), held_out),
+        "methods": {
+            method: {
+                split: {k: rel[k] for k in ("ece", "ece_95ci", "brier")}
+                for split, rel in by_split.items()
+            }
+            for method, by_split in scored.items()
         },
-        "methods": methods,
     }
     cfg.out_file.parent.mkdir(parents=True, exist_ok=True)
     cfg.out_file.write_text(calibrator.model_dump_json(indent=2) + "\n")

@@ -2,12 +2,13 @@
 
 An item is correct when its condition is the note's gold pathology. `fit_calibrator` maps the
 model's probability to the observed frequency on the validation split. Each item has a score
-`s = a * logit(p) + c * log(rank) + d * log(retrieval_rank) + b`: the model's probability, the
-item's place in the differential, and the place of its condition among the note's retrieved
-candidates (1: the condition of the best passage; one past the last candidate when retrieval did
-not propose it). A small model's stated percentages can be nearly constant while these places
-still carry the signal. Both place weights are bounded to be <= 0 (a lower place never raises
-confidence), which keeps four parameters safe on a few dozen items.
+`s = a * logit(p) + c * log(rank) + d * log(candidate_rank) + e * log(q) + b`: the model's
+probability `p`, the item's place in the differential, the place of its condition among the
+note's candidates (1: the best; one past the last when it is not a candidate) and the condition
+ranker's probability `q` of it (`cds.model.ranker`; 1 for every item when no ranker ran). A
+small model's stated percentages can be nearly constant while these carry the signal. The place
+weights are bounded to be <= 0 and the ranker's to be >= 0 (a lower place or a less probable
+condition never raises confidence), which keeps five parameters safe on a few hundred items.
 
 - `listwise` (default): the items of one differential are alternatives (at most one is the
   gold condition), so they share one softmax with a "none of these" option of score 0:
@@ -29,7 +30,7 @@ import json
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,7 +41,17 @@ from cds.schemas import Differential
 Method = Literal["listwise", "platt", "isotonic"]
 METHODS: tuple[Method, ...] = ("listwise", "platt", "isotonic")
 EPS = 1e-4
+RANKER_FLOOR = 1e-6  # a condition the ranker never saw still gets a finite score
 MIN_ITEMS = 5
+
+
+class ItemFeatures(NamedTuple):
+    """What the calibrator reads of one item of a differential."""
+
+    probability: float  # the model's
+    rank: int  # place in the differential (1: top)
+    candidate_rank: int  # place of its condition among the note's candidates
+    ranker_probability: float = 1.0  # the condition ranker's; 1.0 when none ran
 
 
 class CalibrationError(CdsError):
@@ -51,34 +62,36 @@ class Calibrator(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     method: Method
-    a: float = 1.0  # platt: sigmoid(a * logit(p) + c * log(rank) + d * log(retrieval_rank) + b)
+    a: float = 1.0  # score a * logit(p) + c * log(rank) + d * log(candidate_rank) + e * log(q) + b
     b: float = 0.0
     c: float = 0.0
     d: float = 0.0
+    e: float = 0.0
     x: list[float] = Field(default_factory=list)  # isotonic: knots
     y: list[float] = Field(default_factory=list)
     review_below: float = Field(ge=0.0, le=1.0)
     fitted_on: int = Field(ge=0, description="items")
     adapter: str | None = None
 
-    def _score(self, p: float, rank: int, retrieval_rank: int) -> float:
-        p = min(max(p, EPS), 1 - EPS)
+    def _score(self, f: ItemFeatures) -> float:
+        p = min(max(f.probability, EPS), 1 - EPS)
         return (
             self.a * math.log(p / (1 - p))
-            + self.c * math.log(max(rank, 1))
-            + self.d * math.log(max(retrieval_rank, 1))
+            + self.c * math.log(max(f.rank, 1))
+            + self.d * math.log(max(f.candidate_rank, 1))
+            + self.e * math.log(max(f.ranker_probability, RANKER_FLOOR))
             + self.b
         )
 
-    def probabilities(self, items: Sequence[tuple[float, int, int]]) -> list[float]:
-        """Calibrated probabilities of one differential's items, each given as (model
-        probability, rank in the differential, retrieval rank of its condition)."""
+    def probabilities(self, items: Sequence[ItemFeatures]) -> list[float]:
+        """Calibrated probabilities of one differential's items."""
+        items = [ItemFeatures(*f) for f in items]
         if self.method == "isotonic":
-            out = [float(np.interp(p, self.x, self.y)) for p, _, _ in items]
+            out = [float(np.interp(f.probability, self.x, self.y)) for f in items]
         elif self.method == "platt":
-            out = [1 / (1 + math.exp(-self._score(*f))) for f in items]
+            out = [1 / (1 + math.exp(-self._score(f))) for f in items]
         else:
-            scores = [self._score(*f) for f in items]
+            scores = [self._score(f) for f in items]
             top = max([0.0, *scores])  # log-sum-exp shift
             weights = [math.exp(z - top) for z in scores]
             total = math.exp(-top) + sum(weights)
@@ -86,21 +99,30 @@ class Calibrator(BaseModel):
         total = sum(out)
         return [q / total for q in out] if total > 1 else out
 
-    def apply(self, p: float, rank: int = 1, retrieval_rank: int = 1) -> float:
-        """Calibrated probability of an item alone in its differential, ranked `rank` (1: top)
-        with model probability `p`, whose condition is candidate `retrieval_rank` of the
-        note's retrieval."""
-        return self.probabilities([(p, rank, retrieval_rank)])[0]
+    def apply(
+        self, p: float, rank: int = 1, candidate_rank: int = 1, ranker_probability: float = 1.0
+    ) -> float:
+        """Calibrated probability of an item alone in its differential (`ItemFeatures`)."""
+        return self.probabilities([ItemFeatures(p, rank, candidate_rank, ranker_probability)])[0]
 
     def rerank(
-        self, differential: Differential, retrieval_rank: Callable[[str], int]
+        self,
+        differential: Differential,
+        candidate_rank: Callable[[str], int],
+        ranker_probability: Callable[[str], float] = lambda condition: 1.0,
     ) -> Differential:
         """`differential` with each item's probability replaced by its calibrated one and the
-        items ranked by it (ties keep the model's order). `retrieval_rank(condition)` is the
-        condition's place among the note's candidates (`probabilities`: they never sum past 1)."""
+        items ranked by it (ties keep the model's order). `candidate_rank(condition)` is the
+        condition's place among the note's candidates, `ranker_probability(condition)` the
+        condition ranker's probability (`probabilities`: they never sum past 1)."""
         calibrated = self.probabilities(
             [
-                (item.probability, rank, retrieval_rank(item.condition))
+                ItemFeatures(
+                    item.probability,
+                    rank,
+                    candidate_rank(item.condition),
+                    ranker_probability(item.condition),
+                )
                 for rank, item in enumerate(differential.items, start=1)
             ]
         )
@@ -125,13 +147,15 @@ def fit_calibrator(
     review_below: float,
     adapter: str | None,
     ranks: np.ndarray | None = None,
-    retrieval_ranks: np.ndarray | None = None,
+    candidate_ranks: np.ndarray | None = None,
     lists: np.ndarray | None = None,
+    ranker_probs: np.ndarray | None = None,
 ) -> Calibrator:
-    """`ranks`: each item's rank in its differential (1: top; None: all 1); `retrieval_ranks`:
-    its condition's place among the note's retrieved candidates (None: all 1); `lists`: the
-    differential each item belongs to, as consecutive equal ids (None: each item alone).
-    Isotonic regression reads the probability only."""
+    """`ranks`: each item's rank in its differential (1: top; None: all 1); `candidate_ranks`:
+    its condition's place among the note's candidates (None: all 1); `lists`: the differential
+    each item belongs to, as consecutive equal ids (None: each item alone); `ranker_probs`: the
+    condition ranker's probability of its condition (None: all 1). Isotonic regression reads
+    the model's probability only."""
     if len(probs) < MIN_ITEMS:
         raise CalibrationError(
             f"cannot calibrate on {len(probs)} items: need at least {MIN_ITEMS} "
@@ -156,10 +180,19 @@ def fit_calibrator(
     def log_place(places: np.ndarray | None) -> np.ndarray:
         return np.log(np.maximum(places, 1)) if places is not None else np.zeros_like(z)
 
-    log_rank, log_retrieval = log_place(ranks), log_place(retrieval_ranks)
+    log_rank, log_candidate = log_place(ranks), log_place(candidate_ranks)
+    log_ranker = (
+        np.log(np.maximum(ranker_probs, RANKER_FLOOR)) if ranker_probs is not None else 0 * z
+    )
 
     def scores(params: np.ndarray) -> np.ndarray:
-        return params[0] * z + params[2] * log_rank + params[3] * log_retrieval + params[1]
+        return (
+            params[0] * z
+            + params[2] * log_rank
+            + params[3] * log_candidate
+            + params[4] * log_ranker
+            + params[1]
+        )
 
     def platt_loss(params: np.ndarray) -> float:
         q = np.clip(1 / (1 + np.exp(-scores(params))), EPS, 1 - EPS)
@@ -181,14 +214,15 @@ def fit_calibrator(
 
     # Bounded: with no correct item at all the fit drives every probability towards 0 (so every
     # case goes to review) instead of diverging. c, d <= 0: the model lists its items most
-    # probable first and retrieval its passages best first, so a lower place never raises
-    # confidence. Unconstrained, a few dozen items can fit noise the other way (the first demo
-    # run did: test ECE 0.24, docs/performance.md).
+    # probable first and the candidates come best first, so a lower place never raises
+    # confidence; e >= 0: a condition the ranker finds more probable never lowers it.
+    # Unconstrained, a few dozen items can fit noise the other way (the first demo run did:
+    # test ECE 0.24, docs/performance.md).
     res = minimize(
         loss,
-        np.array([1.0, 0.0, 0.0, 0.0]),
+        np.array([1.0, 0.0, 0.0, 0.0, 0.0]),
         method="L-BFGS-B",
-        bounds=[(0.05, 20), (-20, 20), (-20, 0), (-20, 0)],
+        bounds=[(0.05, 20), (-20, 20), (-20, 0), (-20, 0), (0, 20)],
     )
     return Calibrator(
         method=method,
@@ -196,6 +230,7 @@ def fit_calibrator(
         b=float(res.x[1]),
         c=float(res.x[2]),
         d=float(res.x[3]),
+        e=float(res.x[4]),
         review_below=review_below,
         fitted_on=len(probs),
         adapter=adapter,
@@ -219,15 +254,22 @@ def calibrate_lists(
     calibrator: Calibrator,
     probs: np.ndarray,
     ranks: np.ndarray,
-    retrieval_ranks: np.ndarray,
+    candidate_ranks: np.ndarray,
     lists: np.ndarray,
+    ranker_probs: np.ndarray | None = None,
 ) -> np.ndarray:
     """Calibrated probability of every item, each list calibrated as `suggest` shows it."""
     starts = _list_starts(lists, len(probs))
+    ranker = ranker_probs if ranker_probs is not None else np.ones(len(probs))
     out: list[float] = []
     for a, b in zip(starts, [*starts[1:], len(probs)], strict=True):
         out += calibrator.probabilities(
-            [(float(probs[i]), int(ranks[i]), int(retrieval_ranks[i])) for i in range(a, b)]
+            [
+                ItemFeatures(
+                    float(probs[i]), int(ranks[i]), int(candidate_ranks[i]), float(ranker[i])
+                )
+                for i in range(a, b)
+            ]
         )
     return np.array(out, dtype=float)
 

@@ -152,13 +152,13 @@ def test_calibration_reranks_the_items_and_a_broken_calibrator_fails_closed(
         cfg = suggester.cfg.model_copy(update={"calibration": path})
         return Suggester(cfg, suggester.kb, suggester.models, ListSink(), suggester.generator)
 
-    # retrieval's first candidate is likeliest, whatever the model's own order says
+    # the first candidate is likeliest, whatever the model's own order says
     platt = Calibrator(method="platt", a=0.05, b=1.0, d=-4.0, review_below=0.5, fitted_on=50)
     calibrated = with_calibrator(platt)
     text = records[1]["note"]["text"]
     s = calibrated.suggest(text)
     screening = calibrated.screen(text)
-    places = [screening.retrieval_rank(i.condition) for i in s.differential.items]
+    places = [screening.candidate_rank(i.condition) for i in s.differential.items]
     assert places == sorted(places)
     assert s.confidence == tuple(i.probability for i in s.differential.items)
     top = next(d for d in s.decisions if d.rail == "confidence")
@@ -177,6 +177,66 @@ def test_calibration_reranks_the_items_and_a_broken_calibrator_fails_closed(
     failed = next(d for d in s.decisions if d.rail == "confidence")
     assert failed.verdict is Verdict.ESCALATE and failed.error and s.route == "review"
     assert s.confidence == () and s.differential is not None
+
+
+def test_the_condition_ranker_proposes_the_candidates_from_the_deidentified_note(
+    suggester, corpus_notes_file, records, tmp_path_factory
+):
+    from cds.guardrails.calibration import Calibrator
+    from cds.model.ranker import RankerConfig, RankerError, train_ranker
+
+    out = tmp_path_factory.mktemp("ranker")
+    train_ranker(
+        RankerConfig(
+            notes_file=corpus_notes_file,
+            ddxplus_dir=DDXPLUS,
+            min_df=1,
+            out_dir=out / "ranker",
+            metrics_file=out / "ranker.json",
+        )
+    )
+    # confidence follows the ranker alone: the model's numbers and both places weigh nothing
+    calibration = out / "calibration.json"
+    calibration.write_text(
+        Calibrator(
+            method="listwise", a=0.05, e=1.0, review_below=0.5, fitted_on=50
+        ).model_dump_json()
+    )
+    cfg = suggester.cfg.model_copy(update={"ranker": out / "ranker", "calibration": calibration})
+    ranked = Suggester(cfg, suggester.kb, suggester.models, ListSink(), suggester.generator)
+    seen: list[str] = []
+    real = ranked.ranker
+    ranked.__dict__["ranker"] = type(
+        "Spy", (), {"rank": lambda self, text: seen.append(text) or real.rank(text)}
+    )()
+    record = records[0]
+    text = record["note"]["text"]
+    s = ranked.screen(text)
+    probabilities = s.ranker_probabilities
+    assert list(s.candidates) == sorted(probabilities, key=lambda c: -probabilities[c])[:5]
+    assert set(probabilities) <= set(ranked.conditions)
+    # the ranker reads the note as the model does: de-identified
+    gold_phi = {text[p["start"] : p["end"]] for p in record["phi"]}
+    assert seen and not any(v in seen[0] for v in gold_phi if len(v) >= 4)
+    # every candidate has a vetted KB passage about it, from the note's pool or its own search
+    assert [p.condition for p in s.candidate_passages] == list(s.candidates)
+    retrieval = next(e[2] for e in ranked.sink.events if e[0] == "retrieval")
+    assert retrieval["candidate_source"] == "ranker"
+    assert list(retrieval["ranker_probabilities"]) == list(s.candidates)
+    shown = ranked.suggest(text)
+    assert {i.condition for i in shown.differential.items} == set(s.candidates)
+    order = [probabilities[i.condition] for i in shown.differential.items]
+    assert order == sorted(order, reverse=True)
+    raw = next(e[2] for e in ranked.sink.events if e[0] == "model_output")
+    written = {i["condition"] for i in raw["differential"]["items"]}
+    for item in shown.differential.items:
+        assert ("(condition ranker)" in item.rationale) is (item.condition not in written)
+    # a ranker that is configured but missing is an error, not a silent fallback to retrieval
+    missing = Suggester(
+        cfg.model_copy(update={"ranker": out / "none"}), suggester.kb, suggester.models
+    )
+    with pytest.raises(RankerError, match="no condition ranker"):
+        missing.screen(text)
 
 
 def test_first_person_crisis_gets_the_fixed_message_and_no_model_call(suggester):

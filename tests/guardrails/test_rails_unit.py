@@ -157,8 +157,8 @@ def test_platt_calibration_reads_the_rank_when_the_percentages_say_nothing():
     assert flat.apply(0.02, 1) == pytest.approx(labels.mean(), abs=0.03)
 
 
-def test_platt_calibration_reads_the_retrieval_rank_beside_the_models_rank():
-    # the model's own order says nothing; retrieval's first candidate is right 70% of the time
+def test_platt_calibration_reads_the_candidate_rank_beside_the_models_rank():
+    # the model's own order says nothing; the first candidate is right 70% of the time
     rng = np.random.default_rng(3)
     retrieval = np.tile(np.arange(1, 7), 300)  # 6: a condition retrieval did not propose
     ranks = rng.integers(1, 3, size=retrieval.size)
@@ -172,14 +172,14 @@ def test_platt_calibration_reads_the_retrieval_rank_beside_the_models_rank():
         [cal.apply(p, k, r) for p, k, r in zip(probs, ranks, retrieval, strict=True)]
     )
     assert reliability(calibrated, labels)["ece"] < 0.05
-    # a lower retrieval place never raises confidence, even when a sample says so
+    # a lower candidate place never raises confidence, even when a sample says so
     noise = fit_calibrator(probs, retrieval > 1, "platt", 0.5, None, ranks, retrieval)
     assert noise.d == 0.0
 
 
 def _simulated_lists(seed: int, notes: int, d: float = -2.5, b: float = 0.5):
     """Notes of 5 listed candidates whose gold item is drawn from a known softmax over the
-    retrieval places, with a "none of these" option: the process `listwise` assumes."""
+    candidate places, with a "none of these" option: the process `listwise` assumes."""
     rng = np.random.default_rng(seed)
     retrieval = np.tile(np.arange(1, 6), notes)
     lists = np.repeat(np.arange(notes), 5)
@@ -235,9 +235,37 @@ def test_a_screening_ranks_conditions_by_their_place_among_the_candidates():
     from cds.pipeline import Screening
 
     s = Screening("n", None, [], [], None, False, ("Asthma", "Bronchitis"))
-    assert [s.retrieval_rank(c) for c in ("Asthma", "Bronchitis", "Pneumonia")] == [1, 2, 3]
+    assert [s.candidate_rank(c) for c in ("Asthma", "Bronchitis", "Pneumonia")] == [1, 2, 3]
+    assert s.ranker_probability("Pneumonia") == 1.0  # no ranker ran: a constant feature
     whole_list = Screening("n", None, [], [], None, False)
-    assert whole_list.retrieval_rank("Asthma") == 1
+    assert whole_list.candidate_rank("Asthma") == 1
+    ranked = Screening("n", None, [], [], None, False, ("Asthma",), (), {"Asthma": 0.8})
+    assert ranked.ranker_probability("Asthma") == 0.8
+    assert ranked.ranker_probability("Pneumonia") == 0.0  # a condition it did not rank
+
+
+def test_listwise_calibration_reads_the_rankers_probability():
+    from cds.guardrails.calibration import calibrate_lists
+
+    # the gold condition is drawn from the ranker's own probabilities (a calibrated ranker):
+    # the fit must find e near 1 and ignore the model's constant 2 %
+    rng = np.random.default_rng(8)
+    notes, width = 500, 5
+    q = rng.dirichlet(np.full(width, 0.4), size=notes) * 0.95  # 5 % mass outside the list
+    gold = [rng.choice(width + 1, p=[*row, 1 - row.sum()]) for row in q]
+    lists = np.repeat(np.arange(notes), width)
+    places = np.tile(np.arange(1, width + 1), notes)
+    labels = (places - 1) == np.repeat(gold, width)
+    probs, ranks = np.full(lists.size, 0.02), np.ones(lists.size, dtype=int)
+    cal = fit_calibrator(probs, labels, "listwise", 0.5, None, ranks, places, lists, q.ravel())
+    assert cal.e == pytest.approx(1.0, abs=0.25)
+    shown = calibrate_lists(cal, probs, ranks, places, lists, q.ravel())
+    assert reliability(shown, labels)["ece"] < 0.05
+    # a ranker that knows nothing (uniform) cannot raise the fit's confidence in any item
+    flat = fit_calibrator(
+        probs, labels, "listwise", 0.5, None, ranks, places, lists, np.full(lists.size, 0.2)
+    )
+    assert max(calibrate_lists(flat, probs, ranks, places, lists, np.full(lists.size, 0.2))) < 0.3
 
 
 def test_reliability_of_a_known_case():
