@@ -245,6 +245,37 @@ def _function_word(token: str) -> bool:
     return word in STOP_WORDS and not written_like_a_name
 
 
+# Words that name a kind of facility or department, not a particular one: a place made only
+# of them ("Outpatient Clinic", "Emergency Department", "Clinic Visit Note"'s "Clinic") is a
+# service. "General", "Memorial", "Regional" are not here: "GENERAL HOSPITAL" is a name.
+FACILITY_SERVICE_WORDS = frozenset(
+    lexicon.words(
+        "hospital hosp medical center centre clinic health care urgent outpatient inpatient "
+        "emergency department nursing home rehab rehabilitation infirmary hospice surgery "
+        "surgical unit ward family services system"
+    )
+)
+# Regions larger than a state are not identifiers (HIPAA Safe Harbor keeps states and above):
+# "Travel outside the country: North America", "West Africa", "South East Asia". A bare
+# "America" or "Asia" stays a possible given name.
+_WORLD_REGION = regex.compile(
+    r"(?i)\b(?:(?:north|south|east|west|central|northern|southern|eastern|western|sub-saharan|"
+    r"latin)[ \t-]+)+(?:america|africa|asia|europe)\b|\b(?:africa|europe|oceania|antarctica)\b"
+)
+
+
+def _in_world_region(text: str, d: Detection) -> bool:
+    if d.type not in PROPAGATED_TYPES:
+        return False
+    line_start = text.rfind("\n", 0, d.start) + 1
+    line_end = text.find("\n", d.end)
+    line_end = len(text) if line_end < 0 else line_end
+    return any(
+        m.start() <= d.start and d.end <= m.end()
+        for m in _WORLD_REGION.finditer(text, line_start, line_end)
+    )
+
+
 def _ordinary_word(word: str) -> bool:
     word = word.removesuffix("'s")  # "pt's"
     if regex.search(r".'(?:t|d|ed|ing)$", word):  # contractions: "con't", "dc'd", "sxn'd"
@@ -269,6 +300,8 @@ def _is_ordinary_language(text: str, d: Detection) -> bool:
         return True
     if not all(_ordinary_word(w) for w in words):
         return False
+    if d.type == "LOCATION" and set(words) <= FACILITY_SERVICE_WORDS:
+        return True
     cued = d.score >= STRONG_CUE_SCORE and d.recognizer not in NER_RECOGNIZERS
     # "DR. PRICE", "dr green", "SON JOHN": a cue and a word of the name gazetteer.
     if cued and d.type == "NAME" and any(lexicon.is_name(w) for w in words):
@@ -304,6 +337,8 @@ def _propagates(d: Detection, word: str) -> bool:
         and word in lexicon.first_names()
         and word not in lexicon.ENGLISH_WORD_NAMES
         and word not in NOT_A_NAME
+        # "Lake Pamelafort General Hospital" must not mask "general well-being" elsewhere
+        and word not in GENERIC_PLACE_WORDS
     )
 
 
@@ -419,7 +454,8 @@ class PhiDetector:
         pieces = [p for d in raw for p in _split_at_newlines(text, d)]
         trimmed = [t for p in pieces if (t := _trim(text, p)) is not None]
         trimmed = [_with_initial(text, t) for t in trimmed if not _is_ordinary_language(text, t)]
-        return _merge(text, _propagate(text, trimmed))
+        found = [d for d in _propagate(text, trimmed) if not _in_world_region(text, d)]
+        return _merge(text, found)
 
     def detect(self, text: str) -> list[Detection]:
         """PHI spans of `text` (offsets into `text`), merged and sorted."""

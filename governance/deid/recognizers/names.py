@@ -39,7 +39,7 @@ _ROLES = (
     r"(?:patient|pt|name|pt name|patient name|attending|resident|intern|fellow|pcp|provider|"
     r"physician|surgeon|np|pa|rn|nurse|case manager|social worker|sw|contact|emergency contact|"
     r"next of kin|signed by|electronically signed by|dictated by|cosigned by|seen and examined by|"
-    r"seen by|referred by|referring physician|cc)"
+    r"seen by|referred by|referring physician)"
 )
 _CREDENTIALS = r"(?-i:(?:RN|MD|NP|PA-C|RRT|MSW|LICSW|LPN|CNA|PharmD|RD|FACP|PhD))"
 # Credentials that are also clinical words ("Continue PT", "Hemodynamics PA"): weak cue.

@@ -123,6 +123,10 @@ NOT_FOUND = [
     # lab values shaped like addresses; card-length numbers that fail the Luhn check
     "HR 110 Temp 38, BUN 10 Creat 0.7",
     "charged 4111 1111 1111 1112 yesterday",
+    # a chief complaint is no role label; regions larger than a state are no identifiers
+    "CC: Vomited after coughing.\nCC: Wheezes while inhaling.\nCC: Previously had weakness.",
+    "Travel outside the country, last 4 weeks: North America\n- Travel: West Africa",
+    "returned from South East Asia and sub-Saharan Africa last month",
 ]
 
 
@@ -180,6 +184,18 @@ EXACT = [
     ("son brought her to Holy Cross yesterday", ["Holy Cross"]),
     ("BROUGHT IN TO DORCHESTER GENERAL BY EMS", ["DORCHESTER GENERAL"]),
     ("she works for Acme Widgets", ["Acme Widgets"]),
+    # a department or service after a named facility is not part of its name
+    (
+        "Susanview Regional Medical Center, Outpatient Clinic\nClinic Visit Note",
+        ["Susanview Regional Medical Center"],
+    ),
+    ("Yuburgh Medical Center - Emergency Department\nnote", ["Yuburgh Medical Center"]),
+    # a given name that is also a place word is masked where found, not everywhere after
+    (
+        "Lake Pamelafort General Hospital. A change in his general well-being.",
+        ["Lake Pamelafort General Hospital"],
+    ),
+    ("Seen by Dr. West. Travel: West Africa", ["West"]),
 ]
 
 
