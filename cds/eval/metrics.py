@@ -142,6 +142,8 @@ def pipeline_metrics(results: Sequence[CaseResult], resamples: int = 1000) -> di
         "routes": {k: routes.count(k) for k in ("auto", "review", "blocked", "crisis")},
         "abstention_rate": _per_case(results, lambda r: float(r.route != "auto"), resamples),
         "auto_top1": bootstrap([r.hit(1) for r in auto], resamples),
+        # cases released without mandatory review whose first item is wrong (HZ-WRONG-AUTO)
+        "wrong_auto": sum(1 for r in auto if not r.hit(1)),
         "phi_leaks": sum(r.phi_leaks for r in results),
         "latency_s": _latency(results),
         # end-to-end time over the generation inside it, per case (what the rails, retrieval,

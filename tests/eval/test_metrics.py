@@ -53,7 +53,9 @@ def test_pipeline_metrics_routes_calibration_subgroups_and_leaks():
     assert m["model_top5"]["value"] == pytest.approx(2 / 3, abs=1e-4)
     assert m["routes"] == {"auto": 1, "review": 1, "blocked": 0, "crisis": 1}
     assert m["abstention_rate"]["value"] == pytest.approx(2 / 3, abs=1e-4)
-    assert m["auto_top1"]["value"] == 1.0
+    assert m["auto_top1"]["value"] == 1.0 and m["wrong_auto"] == 0
+    wrong = pipeline_metrics([case("B", ["A"], calibrated=[0.95], route="auto")], resamples=100)
+    assert wrong["wrong_auto"] == 1 and wrong["auto_top1"]["value"] == 0.0
     assert m["citation_support_rate"]["value"] == pytest.approx((3 / 4 + 1 / 2) / 2, abs=1e-4)
     assert m["citation_existence_rate"]["value"] == pytest.approx((1 + 1 / 2) / 2, abs=1e-4)
     assert m["schema_valid_rate"]["value"] == pytest.approx(2 / 3, abs=1e-4)
