@@ -93,6 +93,14 @@ class SuggestConfig(BaseModel):
         description="condition ranker (`cds model ranker`): it proposes the candidates; None: "
         "the conditions of the retrieved passages do, in retrieval order",
     )
+    ranker_min_probability: float = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="below this top probability the note is unlike the ranker's training notes "
+        "(another template or wording): its candidates come from retrieval, which reads meaning "
+        "rather than the training notes' words; the ranker's probabilities still feed calibration",
+    )
     candidates: int = Field(
         5,
         ge=0,
@@ -142,6 +150,7 @@ class Screening:
     candidates: tuple[str, ...] = ()  # conditions the model may write; () = the whole list
     candidate_passages: tuple = ()  # the best retrieved passage of each candidate
     ranker_probabilities: dict[str, float] = field(default_factory=dict)  # {}: no ranker
+    candidate_source: str = "retrieval"  # "ranker" | "retrieval"
 
     def candidate_rank(self, condition: str) -> int:
         """The place of `condition` among the candidates (1: best); one past the last when it
@@ -319,7 +328,9 @@ class Suggester:
         ranked: dict[str, float] = {}
         if self.ranker is not None and self.cfg.candidates:
             ranked = {c: p for c, p in self.ranker.rank(model_text) if c in self.conditions}
-            candidates = tuple(ranked)[: self.cfg.candidates]
+            if max(ranked.values(), default=0.0) >= self.cfg.ranker_min_probability:
+                candidates = tuple(ranked)[: self.cfg.candidates]
+        source = "ranker" if candidates else "retrieval"
         pool_size = max(self.cfg.passages, self.cfg.candidate_pool if self.cfg.candidates else 0)
         if pool_size:
             retrieval_started = time.perf_counter()
@@ -329,7 +340,7 @@ class Suggester:
             # its texts never reach the model, so the passage rails check the prompt's only.
             from cds.model.generate import candidate_conditions
 
-            if self.cfg.candidates and not ranked:
+            if self.cfg.candidates and not candidates:
                 candidates = candidate_conditions(pool, self.conditions, self.cfg.candidates)
             # A candidate the pool has no passage about gets the KB's best one on its name.
             candidate_passages = tuple(
@@ -350,8 +361,10 @@ class Suggester:
                         for p in passages
                     ],
                     "candidates": list(candidates),
-                    "candidate_source": "ranker" if ranked else "retrieval",
-                    "ranker_probabilities": {c: round(ranked[c], 4) for c in candidates if ranked},
+                    "candidate_source": source,
+                    "ranker_probabilities": {
+                        c: round(ranked.get(c, 0.0), 4) for c in candidates if ranked
+                    },
                     "seconds": round(time.perf_counter() - retrieval_started, 4),
                 },
             )
@@ -369,6 +382,7 @@ class Suggester:
             candidates,
             candidate_passages,
             ranked,
+            source,
         )
 
     def generate(self, s: Screening):
@@ -387,7 +401,9 @@ class Suggester:
         if not self.cfg.list_all_candidates or not s.candidates:
             return differential
         written = {i.condition.casefold() for i in differential.items}
-        source = "condition ranker" if s.ranker_probabilities else "knowledge-base retrieval"
+        source = (
+            "condition ranker" if s.candidate_source == "ranker" else "knowledge-base retrieval"
+        )
         added = tuple(
             DiagnosisItem(
                 condition=c,

@@ -202,7 +202,9 @@ def test_the_condition_ranker_proposes_the_candidates_from_the_deidentified_note
             method="listwise", a=0.05, e=1.0, review_below=0.5, fitted_on=50
         ).model_dump_json()
     )
-    cfg = suggester.cfg.model_copy(update={"ranker": out / "ranker", "calibration": calibration})
+    cfg = suggester.cfg.model_copy(
+        update={"ranker": out / "ranker", "calibration": calibration, "ranker_min_probability": 0}
+    )
     ranked = Suggester(cfg, suggester.kb, suggester.models, ListSink(), suggester.generator)
     seen: list[str] = []
     real = ranked.ranker
@@ -231,6 +233,15 @@ def test_the_condition_ranker_proposes_the_candidates_from_the_deidentified_note
     written = {i["condition"] for i in raw["differential"]["items"]}
     for item in shown.differential.items:
         assert ("(condition ranker)" in item.rationale) is (item.condition not in written)
+    # a note the ranker is unsure of (top probability under the floor) takes retrieval's
+    # candidates; the ranker's probabilities still feed calibration
+    unsure = Suggester(
+        cfg.model_copy(update={"ranker_min_probability": 1.0}), suggester.kb, suggester.models
+    )
+    fallback = unsure.screen(text)
+    assert fallback.candidate_source == "retrieval" and s.candidate_source == "ranker"
+    assert fallback.candidates == suggester.screen(text).candidates  # retrieval's, as before
+    assert fallback.ranker_probabilities == probabilities
     # a ranker that is configured but missing is an error, not a silent fallback to retrieval
     missing = Suggester(
         cfg.model_copy(update={"ranker": out / "none"}), suggester.kb, suggester.models
