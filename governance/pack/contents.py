@@ -27,6 +27,7 @@ ARTIFACTS = {
     "training_sft": Path("artifacts/adapter/sft/training_meta.json"),
     "training_dpo": Path("artifacts/adapter/dpo/training_meta.json"),
     "guardrail_metrics": Path("artifacts/guardrails/metrics.json"),
+    "ranker": Path("reports/ranker.json"),
 }
 PLOTS = {
     "accuracy": Path("reports/eval/accuracy.png"),
@@ -34,6 +35,17 @@ PLOTS = {
     "reliability": Path("reports/eval/reliability.png"),
     "redteam": Path("reports/redteam/redteam.png"),
 }
+
+
+def _ranker_card(metrics: dict) -> str:
+    """One line on the condition ranker from its stage's metrics (`reports/ranker.json`)."""
+    held_out = next(((k, v) for k, v in metrics.items() if isinstance(v, dict)), ("", {}))
+    split, scores = held_out
+    return (
+        f"TF-IDF words and word pairs + logistic regression (cds.model.ranker); "
+        f"{metrics.get('train_notes')} training notes, {metrics.get('conditions')} conditions; "
+        f"{split} (n = {scores.get('n')}): top-1 {scores.get('top1')}, top-5 {scores.get('top5')}"
+    )
 
 
 def _sha256(path: Path) -> str:
@@ -95,9 +107,13 @@ def gather(root: Path, junit: Path, audit_summary: dict | None = None,
             "base_hash": dpo.get("base_hash"), "data_hash": dpo.get("data_hash"),
             "recipe": dpo.get("recipe"), "seed": dpo.get("seed"),
             "train_seconds": dpo.get("train_seconds"),
+            "condition_ranker": _ranker_card(data["ranker"]),
             "subgroups": m["pipeline"]["subgroups"],
             "limitations": [
-                "135M-parameter model: low top-1 accuracy; every output needs clinician review",
+                "135M-parameter model: its own first item is often wrong; the order shown comes "
+                "from the condition ranker and the calibrator (evaluation: model's own items)",
+                "the condition ranker learned the wording of the training notes; a note unlike "
+                "them takes retrieval's candidates and goes to review",
                 "evaluated on synthetic DDXPlus-derived notes; real notes may differ",
                 "English only; 49 conditions",
             ],

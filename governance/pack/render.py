@@ -205,6 +205,7 @@ def render_pdf(c: dict, root: Path, out: Path) -> None:
     mc = c["model_card"]
     story += [_p(SECTIONS[7], h2), _table(["field", "value"], [
         ["base model", mc["base_model"]], ["adapter", mc["adapter"]],
+        ["condition ranker", mc["condition_ranker"]],
         ["base hash", mc["base_hash"]], ["training data hash", mc["data_hash"]],
         ["seed", mc["seed"]], ["training seconds", mc["train_seconds"]],
         ["limitations", "; ".join(mc["limitations"])],

@@ -16,7 +16,8 @@ from governance.pack.render import SECTIONS, render_pdf
 from tests.conftest import ROOT
 
 TRACKED = ("reports/metrics.json", "reports/redteam/redteam.json",
-           "reports/calibration/calibration.json", "data/deid/phi_report.json", "dvc.lock")
+           "reports/calibration/calibration.json", "data/deid/phi_report.json",
+           "reports/ranker.json", "dvc.lock")
 
 
 @pytest.fixture
