@@ -2,8 +2,9 @@
 
 Fits `cds.model.ranker` with the `ranker:` settings of params.yaml on a growing share of the
 training split's notes (the corpus is split by patient, so no patient is on both sides) and
-scores top-1, top-5, MRR and log loss on the validation and test splits; times
-`ConditionRanker.rank` per note. Nothing is saved but the results.
+scores top-1, top-5, MRR and log loss on the validation and test splits; counts the held-out
+notes whose top probability is under `suggest.ranker_min_probability` (they take retrieval's
+candidates); times `ConditionRanker.rank` per note. Nothing is saved but the results.
 
 Usage: python benchmarks/ranker_benchmark.py [--notes data/deid/notes.jsonl]
        [--params params.yaml] [--out benchmarks/results/ranker.json]
@@ -22,6 +23,7 @@ from pathlib import Path
 from cds.config import load_section
 from cds.corpus import read_corpus, spread
 from cds.model.ranker import RankerConfig, fit_ranker, ranking_metrics
+from cds.pipeline import SuggestConfig
 
 SHARES = (0.1, 0.25, 0.5, 1.0)
 
@@ -56,6 +58,12 @@ def main() -> None:
             }
         )
         print(json.dumps(curve[-1]))
+    # notes the pipeline would hand to retrieval instead (top probability under the floor)
+    floor = load_section(args.params, "suggest", SuggestConfig).ranker_min_probability
+    under_floor = {
+        split: int((ranker.probabilities([r.note.text for r in rs]).max(axis=1) < floor).sum())
+        for split, rs in held_out.items()
+    }
     texts = [r.note.text for r in held_out["test"]]
     timings = []
     for text in texts:
@@ -66,6 +74,8 @@ def main() -> None:
         "notes_file": str(notes),
         "config": cfg.model_dump(mode="json"),
         "learning_curve": curve,
+        "ranker_min_probability": floor,
+        "notes_under_floor": under_floor,
         "rank_ms_per_note": {
             "p50": round(statistics.median(timings), 3),
             "p95": round(sorted(timings)[int(0.95 * (len(timings) - 1))], 3),
