@@ -60,7 +60,9 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     dpo.update(max_records=1, max_steps=1, gradient_accumulation_steps=1, max_length=768)
     (work / "recipes" / "dpo_demo.yaml").write_text(yaml.safe_dump(dpo))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["corpus"]["max_patients"] = 20
+    # 30 of the 40 rows: the training split then holds two conditions (the ranker needs two;
+    # the first 20 rows are all one condition)
+    params["corpus"]["max_patients"] = 30
     params["dataset"]["max_records"] = 4
     params["guardrails"]["benign_per_source"] = 20
     params["calibrate"].update(fit_split="train", max_notes=6)
@@ -75,8 +77,8 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
 
     _run([sys.executable, "-m", "dvc", "repro"], work)
     notes = (work / "data" / "raw" / "notes.jsonl").read_text().splitlines()
-    assert len(notes) == 20
-    assert len((work / "data" / "deid" / "notes.jsonl").read_text().splitlines()) == 20
+    assert len(notes) == 30
+    assert len((work / "data" / "deid" / "notes.jsonl").read_text().splitlines()) == 30
     assert (work / "dvc.lock").exists()
 
     assert (work / "artifacts" / "index" / "index_meta.json").exists()
