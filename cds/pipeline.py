@@ -189,6 +189,7 @@ class Suggester:
         self.models = models
         self.sink = sink or NullSink()
         self._generator = generator
+        self._passages_on: dict[tuple[str, int], object] = {}
 
     # ------------------------------------------------------------------ components
 
@@ -267,6 +268,15 @@ class Suggester:
         except CalibrationError:
             return None
 
+    def _passage_on(self, condition: str, k: int):
+        """The KB's best passage about `condition` in a search on its name, or None. It depends on
+        the condition and the KB only, so each is searched once per process (a note's missing
+        candidates otherwise cost one search each)."""
+        key = (condition, k)
+        if key not in self._passages_on:
+            self._passages_on[key] = _passage_of(condition, self.kb.retrieve(condition, k=k))
+        return self._passages_on[key]
+
     # ------------------------------------------------------------------ steps
 
     def _run(self, rail, subject, note_id: str) -> RailRun:
@@ -340,13 +350,18 @@ class Suggester:
             # its texts never reach the model, so the passage rails check the prompt's only.
             from cds.model.generate import candidate_conditions
 
-            if self.cfg.candidates and not candidates:
-                candidates = candidate_conditions(pool, self.conditions, self.cfg.candidates)
+            # Retrieval proposes the rest: every candidate when the ranker was unsure, and after
+            # the ranker's own when it knows fewer conditions (a corpus with one condition).
+            if self.cfg.candidates and len(candidates) < self.cfg.candidates:
+                retrieved = candidate_conditions(pool, self.conditions, self.cfg.candidates)
+                candidates = (candidates + tuple(c for c in retrieved if c not in candidates))[
+                    : self.cfg.candidates
+                ]
             # A candidate the pool has no passage about gets the KB's best one on its name.
             candidate_passages = tuple(
                 p
                 for c in candidates
-                if (p := _passage_of(c, pool) or _passage_of(c, self.kb.retrieve(c, k=pool_size)))
+                if (p := _passage_of(c, pool) or self._passage_on(c, pool_size))
             )
             self.sink.emit(
                 "retrieval",
@@ -401,15 +416,17 @@ class Suggester:
         if not self.cfg.list_all_candidates or not s.candidates:
             return differential
         written = {i.condition.casefold() for i in differential.items}
-        source = (
-            "condition ranker" if s.candidate_source == "ranker" else "knowledge-base retrieval"
-        )
+
+        def source(condition: str) -> str:
+            from_ranker = s.candidate_source == "ranker" and condition in s.ranker_probabilities
+            return "condition ranker" if from_ranker else "knowledge-base retrieval"
+
         added = tuple(
             DiagnosisItem(
                 condition=c,
                 icd10=self.conditions[c],
                 probability=0.0,
-                rationale=CANDIDATE_RATIONALE.format(rank=rank, source=source),
+                rationale=CANDIDATE_RATIONALE.format(rank=rank, source=source(c)),
             )
             for rank, c in enumerate(s.candidates, start=1)
             if c.casefold() not in written

@@ -84,9 +84,12 @@ class ConditionRanker:
 
     def rank(self, text: str) -> list[tuple[str, float]]:
         """Every condition the ranker knows, most probable first."""
-        row = self.probabilities([text])[0]
-        order = np.argsort(-row, kind="stable")
-        return [(self.classes[k], float(row[k])) for k in order]
+        return self.ranked(self.probabilities([text])[0])
+
+    def ranked(self, row: np.ndarray) -> list[tuple[str, float]]:
+        """A row of `probabilities` as (condition, probability), most probable first (ties in
+        class order)."""
+        return [(self.classes[k], float(row[k])) for k in np.argsort(-row, kind="stable")]
 
     def save(self, out_dir: Path) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -129,8 +132,8 @@ def fit_ranker(
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    if len(set(labels)) < 2:
-        raise RankerError(f"cannot train a ranker on {len(set(labels))} condition(s): need 2")
+    if not texts:
+        raise RankerError("cannot train a ranker on no notes")
     vectorizer = TfidfVectorizer(
         ngram_range=(1, cfg.max_ngram),
         min_df=min(cfg.min_df, len(texts)),
@@ -138,20 +141,27 @@ def fit_ranker(
         token_pattern=TOKEN_PATTERN,
     )
     features = vectorizer.fit_transform(texts)
-    model = LogisticRegression(C=cfg.inverse_regularisation, max_iter=5000).fit(features, labels)
-    coef, intercept = model.coef_, model.intercept_
-    if len(model.classes_) == 2:  # sklearn keeps one row for two classes: spell out both
-        coef, intercept = (
-            np.vstack([-coef[0] / 2, coef[0] / 2]),
-            np.r_[-intercept / 2, intercept / 2],
-        )
+    classes = sorted(set(labels))
+    if len(classes) == 1:
+        # A corpus of one condition (a small site's first export): the ranker can only say that
+        # condition, with certainty; `suggest` takes the other candidates from retrieval.
+        coef, intercept = np.zeros((1, features.shape[1])), np.zeros(1)
+    else:
+        model = LogisticRegression(C=cfg.inverse_regularisation, max_iter=5000)
+        model.fit(features, labels)
+        coef, intercept, classes = model.coef_, model.intercept_, list(model.classes_)
+        if len(classes) == 2:  # sklearn keeps one row for two classes: spell out both
+            coef, intercept = (
+                np.vstack([-coef[0] / 2, coef[0] / 2]),
+                np.r_[-intercept / 2, intercept / 2],
+            )
     vocabulary = {str(k): int(v) for k, v in vectorizer.vocabulary_.items()}
     return ConditionRanker(
         vocabulary,
         vectorizer.idf_,
         coef,
         intercept,
-        tuple(str(c) for c in model.classes_),
+        tuple(str(c) for c in classes),
         cfg.max_ngram,
         meta,
     )
@@ -161,10 +171,9 @@ def ranking_metrics(ranker: ConditionRanker, texts: list[str], labels: list[str]
     """Top-1, top-5 and mean reciprocal rank of the gold condition, and the mean log loss."""
     if not texts:
         return {"n": 0}
-    probs = ranker.probabilities(texts)
     places, losses = [], []
-    for row, gold in zip(probs, labels, strict=True):
-        order = [ranker.classes[k] for k in np.argsort(-row, kind="stable")]
+    for row, gold in zip(ranker.probabilities(texts), labels, strict=True):
+        order = [c for c, _ in ranker.ranked(row)]
         places.append(order.index(gold) + 1 if gold in order else math.inf)
         p = row[ranker.classes.index(gold)] if gold in ranker.classes else 0.0
         losses.append(-math.log(max(float(p), 1e-12)))

@@ -215,8 +215,16 @@ def test_the_condition_ranker_proposes_the_candidates_from_the_deidentified_note
     text = record["note"]["text"]
     s = ranked.screen(text)
     probabilities = s.ranker_probabilities
-    assert list(s.candidates) == sorted(probabilities, key=lambda c: -probabilities[c])[:5]
+    # the ranker's most probable first; this small corpus's ranker knows fewer than five
+    # conditions, so retrieval proposes the rest
+    known = min(len(probabilities), cfg.candidates)
+    assert 2 <= known < cfg.candidates == len(s.candidates)
+    assert list(s.candidates[:known]) == sorted(probabilities, key=lambda c: -probabilities[c])
     assert set(probabilities) <= set(ranked.conditions)
+    retrieved = suggester.screen(text).candidates
+    assert s.candidates[known:] == tuple(c for c in retrieved if c not in probabilities)[
+        : cfg.candidates - known
+    ]
     # the ranker reads the note as the model does: de-identified
     gold_phi = {text[p["start"] : p["end"]] for p in record["phi"]}
     assert seen and not any(v in seen[0] for v in gold_phi if len(v) >= 4)
@@ -227,12 +235,15 @@ def test_the_condition_ranker_proposes_the_candidates_from_the_deidentified_note
     assert list(retrieval["ranker_probabilities"]) == list(s.candidates)
     shown = ranked.suggest(text)
     assert {i.condition for i in shown.differential.items} == set(s.candidates)
-    order = [probabilities[i.condition] for i in shown.differential.items]
+    order = [probabilities.get(i.condition, 0.0) for i in shown.differential.items]
     assert order == sorted(order, reverse=True)
     raw = next(e[2] for e in ranked.sink.events if e[0] == "model_output")
     written = {i["condition"] for i in raw["differential"]["items"]}
     for item in shown.differential.items:
-        assert ("(condition ranker)" in item.rationale) is (item.condition not in written)
+        listed = item.condition not in written
+        by_ranker = item.condition in probabilities
+        assert ("(condition ranker)" in item.rationale) is (listed and by_ranker)
+        assert ("(knowledge-base retrieval)" in item.rationale) is (listed and not by_ranker)
     # a note the ranker is unsure of (top probability under the floor) takes retrieval's
     # candidates; the ranker's probabilities still feed calibration
     unsure = Suggester(
@@ -242,6 +253,19 @@ def test_the_condition_ranker_proposes_the_candidates_from_the_deidentified_note
     assert fallback.candidate_source == "retrieval" and s.candidate_source == "ranker"
     assert fallback.candidates == suggester.screen(text).candidates  # retrieval's, as before
     assert fallback.ranker_probabilities == probabilities
+    # a ranker trained on one condition proposes it, and retrieval the rest
+    from cds.model.ranker import fit_ranker
+
+    only = record["pathology"]
+    fit_ranker([r["note"]["text"] for r in records[:5]], [only] * 5, RankerConfig(min_df=1)).save(
+        out / "one"
+    )
+    narrow = Suggester(
+        cfg.model_copy(update={"ranker": out / "one"}), suggester.kb, suggester.models
+    )
+    one = narrow.screen(text)
+    assert one.candidates == (only, *(c for c in retrieved if c != only))[: cfg.candidates]
+    assert len(one.candidates) == cfg.candidates and one.ranker_probabilities == {only: 1.0}
     # a ranker that is configured but missing is an error, not a silent fallback to retrieval
     missing = Suggester(
         cfg.model_copy(update={"ranker": out / "none"}), suggester.kb, suggester.models

@@ -101,8 +101,13 @@ def test_two_conditions_give_two_probabilities_like_sklearn():
         reference.predict_proba(vectorizer.transform(texts[:4])),
         atol=1e-6,
     )
-    with pytest.raises(RankerError, match="need 2"):
-        fit_ranker(texts[:3], ["Asthma"] * 3, RankerConfig(min_df=1))
+    # one condition (a small site's first export): that condition, with certainty
+    only = fit_ranker(texts[:3], ["Asthma"] * 3, RankerConfig(min_df=1))
+    assert only.classes == ("Asthma",) and only.rank("burning behind the sternum") == [
+        ("Asthma", 1.0)
+    ]
+    with pytest.raises(RankerError, match="no notes"):
+        fit_ranker([], [], RankerConfig(min_df=1))
 
 
 def test_files_that_are_not_a_ranker_give_a_one_line_error(tmp_path):
