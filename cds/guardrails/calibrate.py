@@ -23,6 +23,7 @@ from cds.guardrails.calibration import (
     fit_calibrator,
     reliability,
     reliability_png,
+    shown_summary,
 )
 from cds.schemas import CorpusRecord
 
@@ -156,6 +157,13 @@ def run_calibration(cfg: CalibrateConfig, suggester, show_progress: bool = True)
         "calibrator": calibrator.model_dump(),
         **{
             split: {"raw": _scored(items["probs"], items), "calibrated": scored[cfg.method][split]}
+            for split, items in ((cfg.fit_split, fit), (cfg.eval_split, held_out))
+        },
+        # What the clinician sees with the chosen method, note by note.
+        "shown": {
+            split: shown_summary(
+                _calibrated(calibrator, items), items["labels"], items["lists"], cfg.review_below
+            )
             for split, items in ((cfg.fit_split, fit), (cfg.eval_split, held_out))
         },
         "methods": {

@@ -274,6 +274,38 @@ def calibrate_lists(
     return np.array(out, dtype=float)
 
 
+def shown_summary(
+    calibrated: np.ndarray, labels: np.ndarray, lists: np.ndarray, review_below: float
+) -> dict:
+    """Per note, what `suggest` shows after calibration: its items ordered by calibrated
+    probability (ties keep the model's order). `shown_top1`/`shown_top5`: share of notes whose
+    right condition is first / among the first five shown; `model_top1`: whose model-written
+    first item is right; `confident`: notes whose first shown item reaches `review_below` (the
+    confidence rail lets them through; other rails may still send them to review) and
+    `confident_wrong`: those among them whose first shown item is wrong."""
+    starts = _list_starts(lists, len(calibrated))[: len(calibrated)]  # no items: no notes
+    shown_top1 = shown_top5 = model_top1 = confident = confident_wrong = 0
+    for a, b in zip(starts, [*starts[1:], len(calibrated)], strict=False):
+        order = a + np.argsort(-calibrated[a:b], kind="stable")
+        right = labels[order]
+        shown_top1 += bool(right[0])
+        shown_top5 += bool(right[:5].any())
+        model_top1 += bool(labels[a])
+        if calibrated[order[0]] >= review_below:
+            confident += 1
+            confident_wrong += not right[0]
+    notes = len(starts)
+    share = (lambda k: round(k / notes, 4)) if notes else (lambda k: None)
+    return {
+        "notes": notes,
+        "shown_top1": share(shown_top1),
+        "shown_top5": share(shown_top5),
+        "model_top1": share(model_top1),
+        "confident": confident,
+        "confident_wrong": confident_wrong,
+    }
+
+
 def ece_interval(
     probs: np.ndarray,
     labels: np.ndarray,

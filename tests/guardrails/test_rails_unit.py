@@ -349,3 +349,25 @@ def test_rerank_shows_calibrated_probabilities_ranked_by_them():
     listwise = Calibrator(method="listwise", a=0.05, b=6.0, review_below=0.9, fitted_on=50)
     shared = listwise.rerank(model, places.__getitem__)
     assert 0.99 < sum(i.probability for i in shared.items) < 1.0
+
+
+def test_shown_summary_reads_each_note_in_calibrated_order():
+    from cds.guardrails.calibration import shown_summary
+
+    # note a: the model wrote the right one second, calibration shows it first with 0.95;
+    # note b: the right one is sixth, the first shown is wrong and confident;
+    # note c: right and first for the model, but shown with 0.5 (under the 0.9 threshold).
+    lists = np.array(["a"] * 3 + ["b"] * 6 + ["c"] * 2)
+    labels = np.array([0, 1, 0] + [0, 0, 0, 0, 0, 1] + [1, 0], dtype=bool)
+    calibrated = np.array([0.03, 0.95, 0.02] + [0.91, 0.02, 0.02, 0.02, 0.02, 0.01] + [0.5, 0.5])
+    summary = shown_summary(calibrated, labels, lists, review_below=0.9)
+    assert summary == {
+        "notes": 3,
+        "shown_top1": round(2 / 3, 4),  # a (after re-ranking) and c (a tie keeps the model's order)
+        "shown_top5": round(2 / 3, 4),
+        "model_top1": round(1 / 3, 4),
+        "confident": 2,
+        "confident_wrong": 1,
+    }
+    empty = shown_summary(np.array([]), np.array([], dtype=bool), np.array([]), 0.9)
+    assert empty["notes"] == 0 and empty["shown_top1"] is None
