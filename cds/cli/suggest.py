@@ -113,7 +113,7 @@ def suggest(
 def calibrate(params: Path = PARAMS, quiet: bool = QUIET, as_json: bool = JSON) -> None:
     """Fit the confidence calibrator on the validation split; ECE (95 % interval over notes),
     Brier and a reliability diagram on validation and test, each method's ECE on the same items,
-    and the items (reports/calibration/)."""
+    what suggest shows per split, and the items (reports/calibration/)."""
     from cds.guardrails.calibrate import CalibrateConfig, run_calibration
     from cds.pipeline import load_suggester
 
@@ -128,6 +128,12 @@ def calibrate(params: Path = PARAMS, quiet: bool = QUIET, as_json: bool = JSON) 
         console.print(
             f"{split}: {raw['items']} items, ECE {raw['ece']:.3f} -> {cal['ece']:.3f} "
             f"[{low:.3f}, {high:.3f}], Brier {raw['brier']:.3f} -> {cal['brier']:.3f}"
+        )
+        shown = report["shown"][split]
+        console.print(
+            f"  {shown['notes']} notes as shown: top-1 {shown['shown_top1']}, top-5 "
+            f"{shown['shown_top5']} (model's own top-1 {shown['model_top1']}); "
+            f"{shown['confident']} clear review_below, {shown['confident_wrong']} of them wrong"
         )
     held_out = {m: r[cfg.eval_split]["ece"] for m, r in report["methods"].items()}
     by_method = ", ".join(f"{m} {e:.3f}" for m, e in held_out.items())
