@@ -65,7 +65,7 @@ def test_dvc_repro_runs_and_second_run_is_up_to_date(tmp_path: Path, tiny_ddxplu
     params["corpus"]["max_patients"] = 20
     params["dataset"]["max_records"] = 4
     params["guardrails"]["benign_per_source"] = 20
-    params["calibrate"].update(fit_split="train", max_notes=3)
+    params["calibrate"].update(fit_split="train", max_notes=5)
     params["redteam"].update(benign_notes=2, benign_cases=2, benign_questions=2, limit=4)
     params["evaluate"].update(max_notes=2, bootstrap=100)
     # Two quick cited tests stand in for the verification selection (the full one is ~8 min).
