@@ -37,7 +37,7 @@ SCORE_THRESHOLD = 0.3
 CHUNK_CHARS = 100_000  # spaCy's default max_length is 1,000,000; notes are cut at line breaks
 PROPAGATED_TYPES = ("NAME", "LOCATION")
 # Recognizers that find an identifier by its form: their words may be ordinary ("GH").
-FORM_RECOGNIZERS = frozenset({"FacilityAcronymRecognizer"})
+FORM_RECOGNIZERS = frozenset({"FacilityAcronymRecognizer", "TitledInitialRecognizer"})
 # Statistical NER gives every entity the same score: it is no cue ("Neuro:" is no name).
 NER_RECOGNIZERS = frozenset({"SpacyRecognizer"})
 # Words inside place names that are not themselves identifying: never propagated.

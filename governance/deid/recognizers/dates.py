@@ -33,6 +33,17 @@ _NOT_AN_AMOUNT = (
     r"l\b|lpm\b|liters?\b|mg\b|mcg\b|units?\b|cc\b|ml\b|x\b|times\b|days?\b|min\b))"
 )
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"  # "sat", "sun" are not dates
+# Events a history line dates with a two-digit year: "PMH: NQWMI 13.", "09 PTCA", "CABG in 98".
+_DATED_EVENT = (
+    r"(?:ptca|pci|cabg|stents?|stented|mi|nqwmi|nstemi|stemi|ami|imi|cath|cva|tia|dvt|pe|chf|"
+    r"avr|mvr|aicd|icd|ppm)"
+)
+_HISTORY_LINE = (
+    r"(?<=\b(?:pmh|pmhx|psh|hx|past medical history|past surgical history)\b[^\n]{0,300})"
+)
+_NOT_A_QUANTITY = (
+    r"(?![ \t]*(?:%|/|(?:mm|mg|cm|x|units?|y|yrs?|years?|days?|wks?|weeks?|mos?|months?)\b))"
+)
 
 
 @register
@@ -102,6 +113,14 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
             r"(?<![\w'])'\d{2}\b(?!')"
             # trailing apostrophe only after a time cue: "HOB 30'" is thirty degrees
             r"|(?<=\b(?:in|since|until|from|of|smoking|quit|stopped)[ \t]+)\d{2}'(?![\w'])",
+            0.5,
+        ),
+        # On a history line, a two-digit number beside a procedure or event is its year.
+        Pattern(
+            "two-digit year beside a history event",
+            rf"\b(?:\d{{2}}(?=[ \t]+{_DATED_EVENT}\b)"
+            rf"|(?<=\b{_DATED_EVENT}[ \t]+(?:in[ \t]+)?)\d{{2}}\b)"
+            rf"{_NOT_A_QUANTITY}{_HISTORY_LINE}",
             0.5,
         ),
         # "last Tuesday"; prepositions are not part of the date ("HOME ON MONDAY").

@@ -29,9 +29,24 @@ _STATES = (
     r"NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP|"
     r"AE|AP|AA|FM|MH|PW)"
 )
+# State codes that are not also English words or clinical abbreviations ("IN", "OR", "ME",
+# "OK", "HI", "OH", "PA", "CO", "ID", "MS"): "from MD Hospital", "at NJ Medical Center".
+_STATE_CODES_NOT_WORDS = (
+    r"(?-i:AL|AK|AZ|AR|CA|CT|DC|FL|GA|IL|IA|KS|KY|MD|MA|MN|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|RI|SC|"
+    r"SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR)"
+)
+_STATE_NAMES = (
+    r"(?:alabama|alaska|arizona|arkansas|california|colorado|connecticut|delaware|florida|"
+    r"georgia|hawaii|idaho|illinois|indiana|iowa|kansas|kentucky|louisiana|maine|maryland|"
+    r"massachusetts|michigan|minnesota|mississippi|missouri|montana|nebraska|nevada|"
+    r"new hampshire|new jersey|new mexico|new york|north carolina|north dakota|ohio|oklahoma|"
+    r"oregon|pennsylvania|rhode island|south carolina|south dakota|tennessee|texas|utah|"
+    r"vermont|virginia|washington|west virginia|wisconsin|wyoming)"
+)
 _FACILITY = (
     r"(?:hospital|hosp|medical center|med center|medical centre|health center|health centre|"
     r"health system|clinic|nursing home|nursing facility|rehab(?:ilitation)?(?: center| hospital)?|"
+    r"nursing agency|home care agency|home health agency|visiting nurse association|"
     r"urgent care|infirmary|hospice|care center|surgery center|emergency department|"
     r"health clinic|family health clinic|memorial hospital|general hospital|community hospital)"
 )
@@ -168,6 +183,13 @@ class FacilityRecognizer(ClinicalPatternRecognizer):
             rf"{_FACILITY_NAME_WORD}(?:\s+{_FACILITY_NAME_WORD}){{0,2}}\s+(?:memorial|campus)\b",
             0.8,
         ),
+        # "i'm at the general hospital": a generic name is still the place, in any case.
+        Pattern(
+            "generic name + hospital (any case)",
+            r"\b(?:general|memorial|community|regional|county|city)[ \t]+"
+            r"(?:hospital|hosp|medical center)\b",
+            0.6,
+        ),
         Pattern(
             "one word + facility (any case)",
             rf"\b[A-Za-z'\-]{{3,}}(?=\s+{_FACILITY}\b)",
@@ -221,6 +243,20 @@ class FacilityAcronymRecognizer(ClinicalPatternRecognizer):
             "facility acronym after a preposition",
             r"(?i:(?<=\b(?:at|to|from|@)\s+)(?:[a-z]{0,3}gh|[a-z]{1,4}mc|vamc|vah)\b)",
             0.55,
+        ),
+        # "admitted from MD Hospital": a state's code names the hospital (kept by its form;
+        # scored above the facility pattern that finds the same span, so this one is kept).
+        Pattern(
+            "state code + facility",
+            rf"(?i:(?<=\b(?:from|at|to|@)[ \t]+)){_STATE_CODES_NOT_WORDS}[ \t]+(?i:{_FACILITY})\b",
+            0.85,
+        ),
+        # "U Maryland ER", "Univ. of Michigan": a state university's hospital.
+        Pattern(
+            "state university",
+            rf"\b(?:U|UNIV|Univ|University|UNIVERSITY)\.?(?:[ \t]+(?:of|OF|Of))?[ \t]+"
+            rf"(?i:{_STATE_NAMES})\b",
+            0.6,
         ),
     ]
     CONTEXT = ["transferred", "admitted", "at", "to"]

@@ -47,6 +47,22 @@ _AMBIGUOUS_CREDENTIALS = r"(?-i:(?:DO|PA|PT|OT|SW))"
 
 
 @register
+class TitledInitialRecognizer(ClinicalPatternRecognizer):
+    """ "WITH MS S. CARE", "Mr B. refused": a patient named by title and initial only. Found by
+    its form, so the engine keeps it although a lone initial is otherwise no name."""
+
+    ENTITY = "NAME"
+    CASE_SENSITIVE = True
+    PATTERNS = [
+        Pattern(
+            "title + initial",
+            r"(?<=\b(?:MS|MR|MRS|MISS|Ms|Mr|Mrs|Miss)\.?[ \t]+)[A-Z](?=\.(?:[ \t]|$))",
+            0.7,
+        )
+    ]
+
+
+@register
 class NameRecognizer(ClinicalPatternRecognizer):
     ENTITY = "NAME"
     PATTERNS = [

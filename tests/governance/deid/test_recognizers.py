@@ -28,6 +28,9 @@ FOUND = {
         ("symptoms since last Tuesday", "last Tuesday"),
         ("returns March 14, 2024", "March 14, 2024"),
         ("PMH: CABG '04, stent '11", "'04"),
+        # a two-digit year beside an event on a history line, before or after it
+        ("PMH: CAD s/p AMI 07, 11 CABG x3", "07"),
+        ("PMH: CAD s/p AMI 07, 11 CABG x3", "11"),
         # a score word before a day that is no scale's maximum: a date
         ("CHEST PAIN FREE (NO RECURRENCE) 10/21. SON AWARE", "10/21"),
     ],
@@ -77,12 +80,20 @@ FOUND = {
     "FacilityAcronymRecognizer": [
         ("TRANSFERRED TO GH FOR CATH", "GH"),
         ("she is followed at mgh by cardiology", "mgh"),
+        # a state's code or a state university names the hospital
+        ("pt transferred from NJ Hospital yesterday", "NJ Hospital"),
+        ("seen at Univ of Michigan ER last week", "Univ of Michigan"),
+    ],
+    "TitledInitialRecognizer": [
+        ("SPOKE WITH MR Q. ABOUT HIS PLAN", "Q"),
+        ("Mrs K. declined the blood draw", "K"),
     ],
     "FacilityRecognizer": [
         ("transferred from Calvert Memorial Hospital", "Calvert Memorial Hospital"),
         ("WENT TO HOLY REDEEMER WITH FEVER", "HOLY REDEEMER"),
         ("pt wishes to return to St Agnes after weaning", "St Agnes"),
         ("WORKS AS AIDE @ HARFORD MEMORIAL. DAUGHTER HERE", "HARFORD MEMORIAL"),
+        ("says she is at the county hospital today", "county hospital"),
     ],
 }
 
@@ -92,6 +103,11 @@ NOT_FOUND = [
     "MS changes overnight, SAT 94% on 2L",
     "wife at bedside, son aware",
     "PMH: CAD, HTN; ST on monitor",
+    # numbers on a history line that are amounts or durations, not years; state codes that are
+    # words; a unit of insulin
+    "PMH: MI 50% LAD lesion, s/p CABG 10 yrs ago, stent x2",
+    "PT WAS IN HOSPITAL FOR 3 DAYS, OR TO HOSPITAL FLOOR",
+    "10 U regular insulin given",
     "VIGOROUS COUGH, SATS HIGH 90'S, MAE, PERLA",
     "transfer to CCU when bed available; will follow up",
     "CO/CI 5.8/2.71, ABG 7.4/40/100",
