@@ -142,14 +142,17 @@ def run_calibration(cfg: CalibrateConfig, suggester, show_progress: bool = True)
     fit, held_out = _arrays(fit_items), _arrays(eval_items)
     adapter = str(suggester.cfg.adapter) if suggester.cfg.adapter else None
     calibrator = _fit(cfg.method, fit, cfg, adapter)
+    splits = ((cfg.fit_split, fit), (cfg.eval_split, held_out))
+    chosen = {split: _calibrated(calibrator, items) for split, items in splits}
     # Every method on the same items: the choice in params.yaml can be checked, not trusted.
     scored = {}  # method -> split -> reliability, each scored once
     for method in METHODS:
-        other = calibrator if method == cfg.method else _fit(method, fit, cfg, adapter)
-        scored[method] = {
-            split: _scored(_calibrated(other, items), items)
-            for split, items in ((cfg.fit_split, fit), (cfg.eval_split, held_out))
-        }
+        if method == cfg.method:
+            probs = chosen
+        else:
+            other = _fit(method, fit, cfg, adapter)
+            probs = {split: _calibrated(other, items) for split, items in splits}
+        scored[method] = {split: _scored(probs[split], items) for split, items in splits}
     report = {
         "method": cfg.method,
         "review_below": cfg.review_below,
@@ -157,14 +160,12 @@ def run_calibration(cfg: CalibrateConfig, suggester, show_progress: bool = True)
         "calibrator": calibrator.model_dump(),
         **{
             split: {"raw": _scored(items["probs"], items), "calibrated": scored[cfg.method][split]}
-            for split, items in ((cfg.fit_split, fit), (cfg.eval_split, held_out))
+            for split, items in splits
         },
         # What the clinician sees with the chosen method, note by note.
         "shown": {
-            split: shown_summary(
-                _calibrated(calibrator, items), items["labels"], items["lists"], cfg.review_below
-            )
-            for split, items in ((cfg.fit_split, fit), (cfg.eval_split, held_out))
+            split: shown_summary(chosen[split], items["labels"], items["lists"], cfg.review_below)
+            for split, items in splits
         },
         "methods": {
             method: {
