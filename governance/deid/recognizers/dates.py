@@ -118,7 +118,8 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
         # On a history line, a two-digit number beside a procedure or event is its year.
         Pattern(
             "two-digit year beside a history event",
-            rf"\b(?:\d{{2}}(?=[ \t]+{_DATED_EVENT}\b)"
+            # (cheap check first: two digits here; then the event and the history line)
+            rf"\b(?=\d{{2}}\b)(?:\d{{2}}(?=[ \t]+{_DATED_EVENT}\b)"
             rf"|(?<=\b{_DATED_EVENT}[ \t]+(?:in[ \t]+)?)\d{{2}}\b)"
             rf"{_NOT_A_QUANTITY}{_HISTORY_LINE}",
             0.5,

@@ -248,7 +248,8 @@ class FacilityAcronymRecognizer(ClinicalPatternRecognizer):
         # scored above the facility pattern that finds the same span, so this one is kept).
         Pattern(
             "state code + facility",
-            rf"(?i:(?<=\b(?:from|at|to|@)[ \t]+)){_STATE_CODES_NOT_WORDS}[ \t]+(?i:{_FACILITY})\b",
+            rf"\b(?={_STATE_CODES_NOT_WORDS}[ \t])(?i:(?<=\b(?:from|at|to|@)[ \t]+))"
+            rf"{_STATE_CODES_NOT_WORDS}[ \t]+(?i:{_FACILITY})\b",
             0.85,
         ),
         # "U Maryland ER", "Univ. of Michigan": a state university's hospital.

@@ -56,7 +56,7 @@ class TitledInitialRecognizer(ClinicalPatternRecognizer):
     PATTERNS = [
         Pattern(
             "title + initial",
-            r"(?<=\b(?:MS|MR|MRS|MISS|Ms|Mr|Mrs|Miss)\.?[ \t]+)[A-Z](?=\.(?:[ \t]|$))",
+            r"\b(?=[A-Z]\.(?:[ \t]|$))(?<=\b(?:MS|MR|MRS|MISS|Ms|Mr|Mrs|Miss)\.?[ \t]+)[A-Z]",
             0.7,
         )
     ]
