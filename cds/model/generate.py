@@ -53,6 +53,7 @@ class DifferentialGenerator:
         max_new_tokens: int = MAX_NEW_TOKENS,
     ):
         import outlines
+        import torch
 
         self.tokenizer = load_tokenizer(base_model)
         model = load_base(base_model, four_bit=four_bit)
@@ -62,6 +63,9 @@ class DifferentialGenerator:
             if not (adapter / "adapter_config.json").exists():
                 raise GenerationError(f"{adapter}: no adapter here (run `cds train sft`)")
             model = PeftModel.from_pretrained(model, adapter)
+        if not four_bit and torch.cuda.is_available():
+            # Decode on the GPU where there is one (a 4-bit base is placed there at load).
+            model = model.to("cuda")
         model.eval()
         self.model = outlines.from_transformers(model, self.tokenizer)
         self.conditions = conditions  # name -> ICD-10
