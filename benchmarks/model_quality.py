@@ -5,9 +5,11 @@ Each model (the base without fine-tuning, then each adapter) generates a constra
 differential for `--limit` test notes spread over the conditions (`cds.corpus.spread`), with
 the prompts of the dataset stage (retrieved passages included). top-k: the gold pathology is
 among the first k items.
-With `--candidates K` each note's conditions are narrowed, as `cds suggest` does, to the first K
+Each note's conditions are narrowed to the candidates its dataset prompt lists (chosen as
+`cds suggest` chooses them, `cds.model.generate.choose_candidates`); a record without any lets
+the model choose from the whole list. With `--candidates K` they are instead the first K
 distinct conditions of its top `--candidate-pool` retrieved passages
-(`cds.model.generate.candidate_conditions`); without it the model chooses from the whole list.
+(`cds.model.generate.candidate_conditions`).
 A generation that fails to parse counts as schema-invalid and as a miss.
 Writes benchmarks/results/model_quality.json (or `--out`).
 (The full evaluation with confidence intervals is `cds eval`, a later stage.)
@@ -69,7 +71,9 @@ def main() -> None:
                 out = generator.generate(
                     r.note,
                     chat=row["prompt"] if row else None,
-                    candidates=candidates.get(r.note.id, ()),
+                    candidates=candidates.get(
+                        r.note.id, tuple(row.get("candidates", ())) if row else ()
+                    ),
                 )
             except GenerationError:
                 continue

@@ -338,9 +338,7 @@ class Suggester:
         ranked: dict[str, float] = {}
         if self.ranker is not None and self.cfg.candidates:
             ranked = {c: p for c, p in self.ranker.rank(model_text) if c in self.conditions}
-            if max(ranked.values(), default=0.0) >= self.cfg.ranker_min_probability:
-                candidates = tuple(ranked)[: self.cfg.candidates]
-        source = "ranker" if candidates else "retrieval"
+        source = "retrieval"
         pool_size = max(self.cfg.passages, self.cfg.candidate_pool if self.cfg.candidates else 0)
         if pool_size:
             retrieval_started = time.perf_counter()
@@ -348,15 +346,15 @@ class Suggester:
             passages = pool[: self.cfg.passages]
             # Only the passages' condition labels (from the vetted KB index) leave the pool;
             # its texts never reach the model, so the passage rails check the prompt's only.
-            from cds.model.generate import candidate_conditions
+            from cds.model.generate import choose_candidates
 
-            # Retrieval proposes the rest: every candidate when the ranker was unsure, and after
-            # the ranker's own when it knows fewer conditions (a corpus with one condition).
-            if self.cfg.candidates and len(candidates) < self.cfg.candidates:
-                retrieved = candidate_conditions(pool, self.conditions, self.cfg.candidates)
-                candidates = (candidates + tuple(c for c in retrieved if c not in candidates))[
-                    : self.cfg.candidates
-                ]
+            candidates, source = choose_candidates(
+                ranked,
+                pool,
+                self.conditions,
+                self.cfg.candidates,
+                self.cfg.ranker_min_probability,
+            )
             # A candidate the pool has no passage about gets the KB's best one on its name.
             candidate_passages = tuple(
                 p
@@ -404,7 +402,10 @@ class Suggester:
         """The model's differential for a screened note (`cds.model.generate.Generated`):
         the prompt's passages, and the conditions narrowed to the note's candidates."""
         return self.generator.generate(
-            s.note, [(p.passage_id, p.text) for p in s.passages], candidates=s.candidates
+            s.note,
+            [(p.passage_id, p.text) for p in s.passages],
+            candidates=s.candidates,
+            candidate_probabilities=s.ranker_probabilities,
         )
 
     def complete(self, differential: Differential, s: Screening) -> Differential:

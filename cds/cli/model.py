@@ -124,13 +124,14 @@ def generate(
     max_chars: int = typer.Option(20_000, help="Longer notes are refused."),
     params: Path = typer.Option(
         Path("params.yaml"),
-        help="`dataset:`/`kb:` sections: passages in the prompt as in training.",
+        help="`dataset:`/`kb:`/`suggest:` sections: passages and candidates as in training.",
     ),
 ) -> None:
     """Generate a schema-valid differential for one note and print it as JSON.
 
-    The prompt is built as in training: the numbered note and, when the KB index exists, the
-    top retrieved passages. The note is not de-identified here (that is `cds suggest`). Bad
+    The prompt is built as in training: the numbered note, when the KB index exists the top
+    retrieved passages, and when `suggest.ranker` is set the candidate conditions (the model
+    writes only those). The note is not de-identified here (that is `cds suggest`). Bad
     input (empty, binary, invalid UTF-8, over --max-chars) exits 2 with one line and an
     `input_rejected` audit event (hash and reason, never the text)."""
     from cds.audit_log import OnDemandAuditSink
@@ -143,14 +144,27 @@ def generate(
     subject = f"generate-{hashlib.sha256(data).hexdigest()[:12]}"
     text = decode_or_reject(data, where, max_chars, sink, subject)
     note = Note.from_text("cli-note", "cli", text)
-    passages = []
+    passages, candidates, ranked = [], (), {}
+    codes = condition_codes(ddxplus_dir)
     if params.exists():
         from cds.model.dataset import DatasetConfig, load_retriever, passages_for
+        from cds.model.generate import choose_candidates
+        from cds.model.ranker import ConditionRanker
+        from cds.pipeline import SuggestConfig
 
         dataset_cfg = load_section(params, "dataset", DatasetConfig)
-        passages = passages_for(load_retriever(dataset_cfg), note, dataset_cfg.passages)
-    generator = DifferentialGenerator(
-        base_model, condition_codes(ddxplus_dir), None if no_adapter else adapter
+        retriever = load_retriever(dataset_cfg)
+        passages = passages_for(retriever, note, dataset_cfg.passages)
+        suggest = load_section(params, "suggest", SuggestConfig, missing_ok=True)
+        if suggest.ranker is not None and suggest.candidates:
+            ranker = ConditionRanker.load(suggest.ranker)
+            ranked = {c: p for c, p in ranker.rank(note.text) if c in codes}
+            pool = [] if retriever is None else retriever.retrieve(note, k=suggest.candidate_pool)
+            candidates, _ = choose_candidates(
+                ranked, pool, codes, suggest.candidates, suggest.ranker_min_probability
+            )
+    generator = DifferentialGenerator(base_model, codes, None if no_adapter else adapter)
+    result = generator.generate(
+        note, passages, candidates=candidates, candidate_probabilities=ranked
     )
-    result = generator.generate(note, passages)
     typer.echo(json.dumps(result.differential.model_dump(mode="json"), indent=2))

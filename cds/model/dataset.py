@@ -1,10 +1,21 @@
 """The `dataset` stage: de-identified notes + gold -> SFT chat records and DPO pairs.
 
 SFT (`prompt`/`completion` conversational records, so TRL puts the loss on the answer only):
-system prompt, the numbered note and, when the KB index exists, the top retrieved passages;
-the target is the gold differential in the model's output format, each item citing the note
-lines that state findings the condition explains (DDXPlus evidences of that condition present
-in the note), with whole-percent probabilities. Items with no such line are left out.
+system prompt, the numbered note, when the KB index exists the top retrieved passages, and,
+when a condition ranker is configured (`suggest_params`), the candidate conditions `cds suggest`
+would give the model, chosen the same way (`cds.model.generate.choose_candidates`). The target
+is the gold differential in the model's output format with the confirmed diagnosis first (the
+DDXPlus differential puts it first for only about three patients in four; its probabilities keep
+their descending order), restricted to the candidates when there are any (the decoder allows
+no other condition), each item citing the note lines that state findings the condition explains
+(DDXPlus evidences of that condition present in the note), with whole-percent probabilities.
+Items with no such line are left out.
+
+Training notes get their candidates from a ranker that never saw them: the training split is cut
+into `ranker_folds` folds by patient and each fold is ranked by a ranker fitted on the others
+(cross-fitting). A ranker fitted on all of them would rank its own training notes almost
+perfectly, and the model would learn to copy a first candidate that is right far more often
+than it is on new notes. Validation and test notes are ranked by the `ranker` stage's ranker.
 
 DPO (`prompt`/`chosen`/`rejected`): chosen = the SFT target; rejected = the same answer
 corrupted in one of three ways, chosen per note by its seed: citations moved to lines that
@@ -21,10 +32,11 @@ patient-level splits.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -64,6 +76,10 @@ class DatasetConfig(BaseModel):
     counsel_chat_file: Path | None = Path(
         "data/external/counsel-chat/counsel_chat_upvote_pairs.jsonl"
     )
+    suggest_params: Path | None = Path("params.yaml")
+    """Where the `suggest:` and `ranker:` sections are: the prompts list the candidates `cds
+    suggest` would; null, or a `suggest:` section without a ranker: no candidates listed."""
+    ranker_folds: int = Field(5, ge=2, le=20)
 
 
 class DatasetStats(BaseModel):
@@ -71,6 +87,9 @@ class DatasetStats(BaseModel):
     dpo: dict[str, int]
     preference_pairs: dict[str, int]
     with_passages: bool
+    with_candidates: bool
+    gold_among_candidates: dict[str, float]
+    """Per split, the share of records whose confirmed diagnosis is one of the candidates."""
     mean_items: float
 
 
@@ -84,23 +103,40 @@ def _rationale(lines: list[int], condition: str) -> str:
     return text if len(text) <= RATIONALE_CHARS else text[: RATIONALE_CHARS - 1] + "."
 
 
-def target_items(record: CorpusRecord, evidences: dict[str, set[str]]) -> list[dict]:
+def gold_ranking(record: CorpusRecord) -> list[tuple[str, float]]:
+    """The gold differential with the confirmed diagnosis first and the others in their order;
+    the probabilities keep their descending order by place (the diagnosis takes the largest)."""
+    ordered = sorted(record.differential, key=lambda g: -g.probability)
+    names = [g.condition for g in ordered if g.condition != record.pathology]
+    probabilities = [g.probability for g in ordered]
+    if len(probabilities) == len(names):  # the diagnosis was not in the differential
+        probabilities.insert(0, probabilities[0] if probabilities else 1.0)
+    return list(zip([record.pathology, *names], probabilities, strict=True))
+
+
+def target_items(
+    record: CorpusRecord,
+    evidences: dict[str, set[str]],
+    allowed: Collection[str] | None = None,
+) -> list[dict]:
+    """The answer the model is trained to write; `allowed`: the note's candidates (None: any)."""
     items = []
     total = 0
-    for gold in record.differential[: MAX_ITEMS * 2]:
-        codes = evidences.get(gold.condition, set())
+    ranking = [(c, p) for c, p in gold_ranking(record) if allowed is None or c in allowed]
+    for condition, probability in ranking[: MAX_ITEMS * 2]:
+        codes = evidences.get(condition, set())
         lines = sorted(
             {ln for code, lns in record.evidence_lines.items() if code in codes for ln in lns}
         )[:MAX_LINES_PER_ITEM]
-        percent = max(1, min(99, round(gold.probability * 100)))
+        percent = max(1, min(99, round(probability * 100)))
         if not lines or total + percent > 100:
             continue
         total += percent
         items.append(
             {
-                "condition": gold.condition,
+                "condition": condition,
                 "probability": percent,
-                "rationale": _rationale(lines, gold.condition),
+                "rationale": _rationale(lines, condition),
                 "lines": lines,
             }
         )
@@ -150,31 +186,111 @@ def load_retriever(cfg: DatasetConfig):
     return Retriever.load(kb.index_dir, kb.embedding_model, kb.lexical_weight)
 
 
+class CandidateSource:
+    """The candidates of each note's prompt, chosen as `cds suggest` chooses them (see the
+    module docstring for the cross-fitted rankers of the training notes)."""
+
+    def __init__(self, cfg: DatasetConfig, records: Sequence[CorpusRecord], conditions: dict):
+        from cds.config import load_section
+        from cds.model.ranker import ConditionRanker, RankerConfig, fit_ranker
+        from cds.pipeline import SuggestConfig
+
+        self.suggest = load_section(cfg.suggest_params, "suggest", SuggestConfig)
+        ranker_cfg = load_section(cfg.suggest_params, "ranker", RankerConfig)
+        self.conditions = conditions
+        self.fold_of = lambda r: int(hashlib.sha256(r.note.patient_id.encode()).hexdigest(), 16)
+        self.folds = cfg.ranker_folds
+        self.ranker = ConditionRanker.load(self.suggest.ranker)
+        train = [
+            r for r in records if r.split == ranker_cfg.train_split and r.pathology in conditions
+        ]
+        self.train_split = ranker_cfg.train_split
+        self.fold_rankers = {}
+        for fold in range(self.folds):
+            others = [r for r in train if self.fold_of(r) % self.folds != fold]
+            if others:
+                self.fold_rankers[fold] = fit_ranker(
+                    [r.note.text for r in others], [r.pathology for r in others], ranker_cfg
+                )
+
+    def ranked(self, record: CorpusRecord) -> dict[str, float]:
+        ranker = self.ranker
+        if record.split == self.train_split:
+            ranker = self.fold_rankers.get(self.fold_of(record) % self.folds, ranker)
+        return {c: p for c, p in ranker.rank(record.note.text) if c in self.conditions}
+
+    def candidates(self, record: CorpusRecord, retriever) -> tuple[tuple[str, ...], dict]:
+        from cds.model.generate import choose_candidates
+
+        ranked = self.ranked(record)
+        k = self.suggest.candidate_pool
+        pool = [] if retriever is None else retriever.retrieve(record.note, k=k)
+        chosen, _ = choose_candidates(
+            ranked,
+            pool,
+            self.conditions,
+            self.suggest.candidates,
+            self.suggest.ranker_min_probability,
+        )
+        return chosen, ranked
+
+
+def load_candidate_source(
+    cfg: DatasetConfig, records: Sequence[CorpusRecord], conditions: dict
+) -> CandidateSource | None:
+    if cfg.suggest_params is None or not cfg.suggest_params.exists():
+        return None
+    from cds.config import load_section
+    from cds.pipeline import SuggestConfig
+
+    suggest = load_section(cfg.suggest_params, "suggest", SuggestConfig, missing_ok=True)
+    if suggest.ranker is None or suggest.candidates == 0:
+        return None
+    return CandidateSource(cfg, records, conditions)
+
+
 def build_dataset(cfg: DatasetConfig, show_progress: bool = True) -> DatasetStats:
     if not cfg.in_file.exists():
         raise SourceDataError(f"{cfg.in_file}: file not found (run `cds deid run` first)")
     records = read_corpus(cfg.in_file)
     evidences = condition_evidences(cfg.ddxplus_dir)
     retriever = load_retriever(cfg)
+    from cds.model.generate import condition_codes, listed
+
+    candidate_source = load_candidate_source(cfg, records, condition_codes(cfg.ddxplus_dir))
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     sft_counts: dict[str, int] = {}
     dpo_counts: dict[str, int] = {}
+    gold_among: dict[str, float] = {}
     n_items = []
     from rich.progress import track
 
     for split in ("train", "validation", "test"):
         chosen_records = spread([r for r in records if r.split == split], cfg.max_records)
         sft_lines, dpo_lines = [], []
+        hits = 0
         for record in track(
             chosen_records, description=f"dataset {split}", disable=not show_progress
         ):
-            items = target_items(record, evidences)
+            candidates, ranked = (), {}
+            if candidate_source is not None:
+                candidates, ranked = candidate_source.candidates(record, retriever)
+            hits += record.pathology in candidates
+            items = target_items(record, evidences, candidates or None)
             if not items:
                 continue
             n_items.append(len(items))
-            prompt = messages(record.note, passages_for(retriever, record.note, cfg.passages))
+            prompt = messages(
+                record.note,
+                passages_for(retriever, record.note, cfg.passages),
+                listed(candidates, ranked),
+            )
             answer = render_output(items)
-            meta = {"note_id": record.note.id, "patient_id": record.note.patient_id}
+            meta = {
+                "note_id": record.note.id,
+                "patient_id": record.note.patient_id,
+                "candidates": list(candidates),
+            }
             sft_lines.append(
                 {**meta, "prompt": prompt, "completion": [{"role": "assistant", "content": answer}]}
             )
@@ -193,6 +309,8 @@ def build_dataset(cfg: DatasetConfig, show_progress: bool = True) -> DatasetStat
         _write_jsonl(cfg.out_dir / f"sft_{split}.jsonl", sft_lines)
         _write_jsonl(cfg.out_dir / f"dpo_{split}.jsonl", dpo_lines)
         sft_counts[split] = len(sft_lines)
+        if candidate_source is not None and chosen_records:
+            gold_among[split] = round(hits / len(chosen_records), 4)
         dpo_counts[split] = len(dpo_lines)
     preference = preference_pairs(cfg)
     _write_jsonl(cfg.out_dir / "dpo_safety_train.jsonl", preference)
@@ -201,6 +319,8 @@ def build_dataset(cfg: DatasetConfig, show_progress: bool = True) -> DatasetStat
         dpo=dpo_counts,
         preference_pairs=dict(sorted(Counter(p["source"] for p in preference).items())),
         with_passages=retriever is not None,
+        with_candidates=candidate_source is not None,
+        gold_among_candidates=gold_among,
         mean_items=round(sum(n_items) / max(1, len(n_items)), 3),
     )
     (cfg.out_dir / "dataset_stats.json").write_text(json.dumps(stats.model_dump(), indent=2) + "\n")

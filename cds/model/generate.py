@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from cds.errors import CdsError
 from cds.model.loading import load_base, load_tokenizer
-from cds.model.prompt import messages, output_model, to_differential
+from cds.model.prompt import Candidates, messages, output_model, to_differential
 from cds.schemas import Differential, Note
 
 MAX_NEW_TOKENS = 640  # 5 items of at most ~110 tokens each, and the braces
@@ -53,7 +53,6 @@ class DifferentialGenerator:
         max_new_tokens: int = MAX_NEW_TOKENS,
     ):
         import outlines
-        import torch
 
         self.tokenizer = load_tokenizer(base_model)
         model = load_base(base_model, four_bit=four_bit)
@@ -63,9 +62,6 @@ class DifferentialGenerator:
             if not (adapter / "adapter_config.json").exists():
                 raise GenerationError(f"{adapter}: no adapter here (run `cds train sft`)")
             model = PeftModel.from_pretrained(model, adapter)
-        if not four_bit and torch.cuda.is_available():
-            # Decode on the GPU where there is one (a 4-bit base is placed there at load).
-            model = model.to("cuda")
         model.eval()
         self.model = outlines.from_transformers(model, self.tokenizer)
         self.conditions = conditions  # name -> ICD-10
@@ -98,10 +94,13 @@ class DifferentialGenerator:
         passages=(),
         chat: list[dict[str, str]] | None = None,
         candidates: Sequence[str] = (),
+        candidate_probabilities: Mapping[str, float] | None = None,
     ) -> Generated:
-        """`chat` replaces the default prompt (system + numbered note + passages), e.g. to
-        replay exactly the prompt of a dataset record. `candidates` (names from the condition
-        list) narrows the conditions the model may write; empty means the whole list."""
+        """`chat` replaces the default prompt (system + numbered note + passages + candidates),
+        e.g. to replay exactly the prompt of a dataset record. `candidates` (names from the
+        condition list, best first) narrows the conditions the model may write and is listed in
+        the prompt, with the ranker's `candidate_probabilities` when there are any; empty means
+        the whole list."""
         import torch
 
         unknown = [c for c in candidates if c not in self.conditions]
@@ -114,7 +113,9 @@ class DifferentialGenerator:
         schema, generator = self._generator(note.line_count, allowed)
         with torch.inference_mode():
             text = generator(
-                self.prompt(chat or messages(note, passages)),
+                self.prompt(
+                    chat or messages(note, passages, listed(candidates, candidate_probabilities))
+                ),
                 max_new_tokens=self.max_new_tokens,
                 do_sample=False,
             )
@@ -144,6 +145,35 @@ def candidate_conditions(
             if len(out) == limit:
                 break
     return tuple(out)
+
+
+def choose_candidates(
+    ranked: Mapping[str, float],
+    passages: Iterable,
+    conditions: dict[str, str],
+    limit: int,
+    min_probability: float,
+) -> tuple[tuple[str, ...], str]:
+    """The conditions the model may write for a note, best first, and who proposed them: the
+    ranker's `limit` most probable (`ranked`: condition -> probability, most probable first)
+    when its best reaches `min_probability`, then, up to `limit`, the conditions of the
+    retrieved `passages` (all of them when the ranker was unsure or knows fewer conditions: a
+    corpus of one condition). `cds suggest` and the training prompts choose the same way."""
+    chosen: tuple[str, ...] = ()
+    if limit and max(ranked.values(), default=0.0) >= min_probability:
+        chosen = tuple(c for c in ranked if c in conditions)[:limit]
+    source = "ranker" if chosen else "retrieval"
+    if limit and len(chosen) < limit:
+        retrieved = candidate_conditions(passages, conditions, limit)
+        chosen = (chosen + tuple(c for c in retrieved if c not in chosen))[:limit]
+    return chosen, source
+
+
+def listed(
+    candidates: Sequence[str], probabilities: Mapping[str, float] | None = None
+) -> Candidates:
+    """Candidates as the prompt lists them: with the ranker's probability when a ranker ran."""
+    return [(c, None if not probabilities else probabilities.get(c, 0.0)) for c in candidates]
 
 
 @lru_cache(maxsize=1)

@@ -54,8 +54,9 @@ def load_base(path: Path, four_bit: bool, quant: QuantSettings | None = None):
             bnb_4bit_compute_dtype=dtype,
             bnb_4bit_quant_storage=getattr(torch, quant.quant_storage),
         )
-        if torch.cuda.is_available():
-            kwargs["device_map"] = {"": torch.cuda.current_device()}
+    if torch.cuda.is_available():
+        # On the GPU where there is one, 4-bit or full precision, for training and generation.
+        kwargs["device_map"] = {"": torch.cuda.current_device()}
     return AutoModelForCausalLM.from_pretrained(path, **kwargs)
 
 

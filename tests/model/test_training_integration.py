@@ -34,6 +34,7 @@ def test_qlora_train_save_reload_generate(base_dir, tiny_ddxplus, tmp_path):
             ddxplus_dir=tiny_ddxplus,
             out_dir=tmp_path / "sft",
             kb_params=None,
+            suggest_params=None,
             max_records=3,
         ),
         show_progress=False,
