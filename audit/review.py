@@ -37,6 +37,10 @@ class Case:
     suggestion: dict[str, Any]
     suggestion_sha256: str
     deid_text: str | None = None
+    # The candidate conditions the model was offered and the ranker's probabilities for them
+    # ({} when no ranker ran), from the case's `retrieval` event.
+    candidates: list[str] = field(default_factory=list)
+    candidate_probabilities: dict[str, float] = field(default_factory=dict)
     actions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -114,9 +118,12 @@ class ReviewQueue:
     def case(self, case_id: str) -> Case:
         case = None
         deid_text = None
+        retrieval: dict[str, Any] = {}
         for e in self.log.events(subject_id=case_id):
             if e.type == "input_received":
                 deid_text = e.data.get("deid_text")
+            elif e.type == "retrieval":
+                retrieval = e.data
             elif e.type == "route":
                 case = _case_from_route(e)
             elif e.type == SIGNATURE_EVENT and case is not None:
@@ -124,6 +131,8 @@ class ReviewQueue:
         if case is None:
             raise InvalidRequest(f"no review case {case_id}")
         case.deid_text = deid_text
+        case.candidates = list(retrieval.get("candidates") or ())
+        case.candidate_probabilities = dict(retrieval.get("ranker_probabilities") or {})
         return case
 
     def history(self, case_id: str) -> list[Event]:

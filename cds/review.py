@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from audit.review import Case
 from cds.errors import CdsError
+from cds.model.generate import listed
 from cds.model.prompt import MAX_ITEMS, MAX_LINES_PER_ITEM, messages, render_output
 from cds.schemas import Differential, Note
 from governance.deid.stage import DeidConfig
@@ -83,7 +84,8 @@ def _model_items(differential: dict[str, Any]) -> list[dict[str, Any]]:
 
 def preference_pairs(cases: list[Case], kb=None) -> list[dict[str, Any]]:
     """One DPO record per overridden case: chosen = the clinician's differential, rejected =
-    the model's. Prompts carry the passages the model saw when the KB still has them."""
+    the model's. Prompts carry the candidates the model was offered and the passages it saw
+    (when the KB still has them), so the pair trains on the prompt `cds generate` builds."""
     pairs = []
     for case in cases:
         override = [a for a in case.actions if a["meaning"] == "overridden"][-1]
@@ -104,7 +106,9 @@ def preference_pairs(cases: list[Case], kb=None) -> list[dict[str, Any]]:
                 "case_id": case.case_id,
                 "kind": "clinician_override",
                 "reviewer": override["username"],
-                "prompt": messages(note, passages),
+                "prompt": messages(
+                    note, passages, listed(case.candidates, case.candidate_probabilities)
+                ),
                 "chosen": [{"role": "assistant",
                             "content": render_output(_model_items(override["corrected"]))}],
                 "rejected": [{"role": "assistant", "content": render_output(_model_items(model))}],

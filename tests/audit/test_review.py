@@ -172,3 +172,22 @@ def test_password_change_keeps_the_key_and_deactivation_stops_signing(log, queue
     types = [e.type for e in log.events(subject_id="user:bob")]
     assert types == ["user_created", "user_password_changed", "user_deactivated"]
     assert [d["reason"] for d in denials(log)] == ["wrong password", "user is deactivated"]
+
+
+def test_override_pairs_prompt_lists_the_candidates_the_model_was_offered(log, queue):
+    from cds.review import preference_pairs
+
+    open_case(log, "c1")
+    log.append("retrieval", "c1", {"passages": [], "candidates": ["Pneumonia", "Bronchitis"],
+                                   "candidate_source": "ranker",
+                                   "ranker_probabilities": {"Pneumonia": 0.62, "Bronchitis": 0.3}})
+    open_case(log, "c2")  # no retrieval event: a prompt without candidates
+    corrected = {"items": [{**ITEM, "condition": "Bronchitis", "icd10": "J20.9"}]}
+    for case_id in ("c1", "c2"):
+        queue.claim(case_id, "bob", PW["bob"])
+        queue.override(case_id, "bob", PW["bob"], "exam findings", corrected)
+    pairs = {p["case_id"]: p for p in preference_pairs(queue.overrides())}
+    offered = pairs["c1"]["prompt"][1]["content"]
+    assert "Candidate conditions:\n1. Pneumonia (62%)\n2. Bronchitis (30%)" in offered
+    assert "line two" in offered
+    assert "Candidate conditions" not in pairs["c2"]["prompt"][1]["content"]
