@@ -204,8 +204,9 @@ def _split_at_newlines(text: str, d: Detection) -> Iterator[Detection]:
 
 
 def _trim(text: str, d: Detection) -> Detection | None:
-    """Strip punctuation, and function words at the edges of a multi-word name or place
-    ("THE ZAGARIA CAMPUS", "HOLY CROSS WITH")."""
+    """Strip punctuation, function words at the edges of a multi-word name or place
+    ("THE ZAGARIA CAMPUS", "HOLY CROSS WITH"), a ward after a place ("VAMC ICU"), and a
+    possessive or the sentence going on after a name ("Vasquez's", "Rockwood-thinking")."""
     value = text[d.start : d.end]
     left = len(value) - len(value.lstrip(" \t.,;:"))
     right = len(value) - len(value.rstrip(" \t.,;:"))
@@ -220,7 +221,29 @@ def _trim(text: str, d: Detection) -> Detection | None:
             words.pop(0)
         while len(words) >= 2 and _function_word(words[-1].group()):
             words.pop()
+        # "VAMC ICU", "Warren Grant EW": the ward after a place is not part of its name.
+        while (
+            d.type == "LOCATION"
+            and len(words) >= 2
+            and words[-1].group().strip(".,;:()").lower() in lexicon.CLINICAL_VOCABULARY
+        ):
+            words.pop()
         start, end = start + words[0].start(), start + words[-1].end()
+    if d.type == "NAME":
+        value = text[start:end]
+        # "dr vascuez's meeting": the possessive is not part of the name.
+        if regex.search(r"(?i)'s$", value) and end - start > 2:
+            end -= 2
+        # "per Dr. Rockwood-thinking is": a lower-case word after a hyphen is the sentence
+        # going on, when it is an ordinary word ("Smith-Jones", "Mary-ann" are names).
+        cut = regex.search(r"(?<=\p{Lu}\p{Ll}+)-(\p{Ll}+)", text[start:end])
+        if (
+            cut
+            and not text[start:end].islower()
+            and _ordinary_word(cut[1])
+            and not lexicon.is_name(cut[1])  # "Mary-ann"
+        ):
+            end = start + cut.start()
     return Detection(start, end, d.type, d.score, d.recognizer)
 
 
@@ -300,7 +323,8 @@ def _is_ordinary_language(text: str, d: Detection) -> bool:
         return True
     if not all(_ordinary_word(w) for w in words):
         return False
-    if d.type == "LOCATION" and set(words) <= FACILITY_SERVICE_WORDS:
+    # "Outpatient Clinic", "Cath Lab", "VAMC ICU"'s "ICU": a service or a ward, not a place.
+    if d.type == "LOCATION" and set(words) <= FACILITY_SERVICE_WORDS | lexicon.CLINICAL_VOCABULARY:
         return True
     cued = d.score >= STRONG_CUE_SCORE and d.recognizer not in NER_RECOGNIZERS
     # "DR. PRICE", "dr green", "SON JOHN": a cue and a word of the name gazetteer.
@@ -321,6 +345,23 @@ def _is_ordinary_language(text: str, d: Detection) -> bool:
     ):
         return True
     return not (written_like_a_name and (cued or len(words) >= 2))
+
+
+_BEFORE_STATE_AND_ZIP = regex.compile(r",?[ \t]*(?-i:[A-Z]{2})[ \t]+\d{5}\b")
+
+
+def _is_state(text: str, d: Detection) -> bool:
+    """A state is no identifier (Safe Harbor removes places smaller than a state): a place
+    that is only a state ("returning to FLA", "transferred from OH") or a given name that is a
+    state after "from" or "in" ("moving from Florida"; "to Virginia" may be a person)."""
+    if d.recognizer in FORM_RECOGNIZERS or not lexicon.is_us_state(text[d.start : d.end]):
+        return False
+    if _BEFORE_STATE_AND_ZIP.match(text, d.end):  # "Shoal, West Virginia MS 33762": the city
+        return False
+    if d.type == "LOCATION":
+        return True
+    before = text[max(0, d.start - 8) : d.start]
+    return d.type == "NAME" and regex.search(r"(?i)\b(?:from|in)[ \t]+$", before) is not None
 
 
 def _propagates(d: Detection, word: str) -> bool:
@@ -453,7 +494,11 @@ class PhiDetector:
         raw = [d for d in raw if d.score >= self.threshold]
         pieces = [p for d in raw for p in _split_at_newlines(text, d)]
         trimmed = [t for p in pieces if (t := _trim(text, p)) is not None]
-        trimmed = [_with_initial(text, t) for t in trimmed if not _is_ordinary_language(text, t)]
+        trimmed = [
+            _with_initial(text, t)
+            for t in trimmed
+            if not _is_ordinary_language(text, t) and not _is_state(text, t)
+        ]
         found = [d for d in _propagate(text, trimmed) if not _in_world_region(text, d)]
         return _merge(text, found)
 

@@ -70,6 +70,43 @@ ENGLISH_WORD_NAMES: frozenset[str] = frozenset(
         "carol christian norman royal noble early born lay sage lea"
     )
 )
+# US states, their USPS codes (with DC and the territories) and the traditional abbreviations
+# that are no English or clinical word. A state is no identifier under Safe Harbor, which
+# removes only "geographic subdivisions smaller than a state".
+US_STATE_NAMES = (
+    "alabama", "alaska", "arizona", "arkansas", "california", "colorado", "connecticut",
+    "delaware", "florida", "georgia", "hawaii", "idaho", "illinois", "indiana", "iowa", "kansas",
+    "kentucky", "louisiana", "maine", "maryland", "massachusetts", "michigan", "minnesota",
+    "mississippi", "missouri", "montana", "nebraska", "nevada", "new hampshire", "new jersey",
+    "new mexico", "new york", "north carolina", "north dakota", "ohio", "oklahoma", "oregon",
+    "pennsylvania", "rhode island", "south carolina", "south dakota", "tennessee", "texas",
+    "utah", "vermont", "virginia", "washington", "west virginia", "wisconsin", "wyoming",
+)  # fmt: skip
+US_STATE_CODES = (
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN",
+    "IA", "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH",
+    "NJ", "NM", "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT",
+    "VT", "VA", "WA", "WV", "WI", "WY", "PR", "GU", "VI", "AS", "MP",
+)  # fmt: skip
+US_STATE_ABBREVIATIONS = frozenset(
+    words(
+        "ala ariz ark calif colo conn fla ill kan kans ky mich minn mont neb nebr nev okla ore "
+        "penn tenn tex wis wisc wyo"
+    )
+)
+
+
+def is_us_state(value: str) -> bool:
+    """`value` is a US state's name, code ("OH", "N.H.") or abbreviation ("Fla.") and nothing
+    else."""
+    value = " ".join(value.strip(" \t.,;:").split())
+    return (
+        value.lower() in US_STATE_NAMES
+        or value.replace(".", "").upper() in US_STATE_CODES
+        or value.lower() in US_STATE_ABBREVIATIONS
+    )
+
+
 FIRST_NAME_LOCALES = ("en", "en_US", "en_GB", "en_IE", "en_NZ", "en_CA", "en_AU")
 LAST_NAME_LOCALES = (
     "en", "en_US", "en_GB", "en_IE", "en_NZ", "de_DE", "fr_FR", "it_IT", "es_ES", "es_MX",

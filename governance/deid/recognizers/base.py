@@ -22,6 +22,8 @@ R = TypeVar("R", bound=type[EntityRecognizer])
 
 # Words that follow "wife", "per", "Dr" etc. without being names ("wife at bedside").
 NOT_A_NAME = frozenset(STOP_WORDS) | {
+    "male",  # "69yo Male admitted": Faker lists "Male" among given names
+    "female",
     "aware",
     "bedside",
     "present",

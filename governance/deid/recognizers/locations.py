@@ -24,25 +24,15 @@ _SUFFIX = (
     r"radial|rapid|rapids|rest|route|shoal|skyway|squares|streets|tunnel|underpass|"
     r"green|greens|garden|ports|parks|ways|keys|overpass|ramp)"
 )
-_STATES = (
-    r"(?-i:AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|"
-    r"NV|NH|NJ|NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP|"
-    r"AE|AP|AA|FM|MH|PW)"
-)
+# USPS codes and the military "states" of APO/FPO mail.
+_STATES = rf"(?-i:{'|'.join((*lexicon.US_STATE_CODES, 'AE', 'AP', 'AA', 'FM', 'MH', 'PW'))})"
 # State codes that are not also English words or clinical abbreviations ("IN", "OR", "ME",
 # "OK", "HI", "OH", "PA", "CO", "ID", "MS"): "from MD Hospital", "at NJ Medical Center".
 _STATE_CODES_NOT_WORDS = (
     r"(?-i:AL|AK|AZ|AR|CA|CT|DC|FL|GA|IL|IA|KS|KY|MD|MA|MN|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|RI|SC|"
     r"SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR)"
 )
-_STATE_NAMES = (
-    r"(?:alabama|alaska|arizona|arkansas|california|colorado|connecticut|delaware|florida|"
-    r"georgia|hawaii|idaho|illinois|indiana|iowa|kansas|kentucky|louisiana|maine|maryland|"
-    r"massachusetts|michigan|minnesota|mississippi|missouri|montana|nebraska|nevada|"
-    r"new hampshire|new jersey|new mexico|new york|north carolina|north dakota|ohio|oklahoma|"
-    r"oregon|pennsylvania|rhode island|south carolina|south dakota|tennessee|texas|utah|"
-    r"vermont|virginia|washington|west virginia|wisconsin|wyoming)"
-)
+_STATE_NAMES = rf"(?:{'|'.join(lexicon.US_STATE_NAMES)})"
 _FACILITY = (
     r"(?:hospital|hosp|medical center|med center|medical centre|health center|health centre|"
     r"health system|clinic|nursing home|nursing facility|rehab(?:ilitation)?(?: center| hospital)?|"
@@ -50,16 +40,21 @@ _FACILITY = (
     r"urgent care|infirmary|hospice|care center|surgery center|emergency department|"
     r"health clinic|family health clinic|memorial hospital|general hospital|community hospital)"
 )
-_CAPS = r"(?-i:[A-Z][A-Za-z'.\-]+)"
-_TITLE_CASE = r"(?-i:[A-Z][a-z][A-Za-z'.\-]*)"  # "Calvert", not "CALVERT" in an ALL-CAPS note
+# A dot ends the word unless a letter follows it ("St.", "S." but not "CASE.TO MEET").
+_CAPS = r"(?-i:[A-Z](?:[A-Za-z'\-]|\.(?![A-Za-z]))+)"
+# "Calvert", not "CALVERT" in an ALL-CAPS note, and not a courtesy title ("from Dr. Vasquez")
+_TITLE_CASE = r"(?-i:(?!(?:Dr|Mr|Mrs|Ms|Prof)\b)[A-Z][a-z][A-Za-z'.\-]*)"
 # A name goes on past "St." or "Mt." but not past a sentence's end ("from Florida. Currently").
 _NOT_AFTER_SENTENCE_END = r"(?<![a-z]{3}\.)"
 # A word of a place name, in any case, that is not a function word ("Holy Cross with fever").
 _FUNCTION = (
-    r"(?:and|or|with|for|to|at|on|in|of|the|a|an|this|that|today|tonight|tomorrow|yesterday|"
-    r"when|if|after|before|via|by|w|s/p|per|until|once|as|so|but|then|now|am|pm|hosp|er|ed|"
+    r"(?:and|or|with|for|to|at|on|in|of|the|a|an|this|that|today|tonight|tonite|tonoc|tomorrow|"
+    r"yesterday|when|if|after|before|via|by|w|s/p|per|until|once|as|so|but|then|now|am|pm|hosp|er|ed|"
     r"from|is|are|was|were|be|been|has|had|have|will|would|not|following|while|during|because|"
-    r"due|noon|midnight|night|morning|evening|afternoon)"
+    r"due|noon|midnight|night|morning|evening|afternoon|"
+    # Relative time in lower case only: "from Tampa last week" ends at "Tampa", while a
+    # Title-Case place that starts with one of these words ("Last Chance") is still a place.
+    r"(?-i:last|next|overnight|earlier|ago|recently|originally|weekend|(?:day|week|month|year)s?))"
 )
 # Verbs of going to, coming from or being treated at a place.
 _MOVEMENT = (

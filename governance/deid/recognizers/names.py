@@ -41,6 +41,8 @@ _ROLES = (
     r"next of kin|signed by|electronically signed by|dictated by|cosigned by|seen and examined by|"
     r"seen by|referred by|referring physician)"
 )
+# "4L NP", "2-4L NP-": nasal prongs after an oxygen flow, not a nurse practitioner.
+_NOT_NASAL_PRONGS = r"(?<!\d[ \t]*(?:l|lpm)[ \t]*np\s*[:\-]?\s*)"
 _CREDENTIALS = r"(?-i:(?:RN|MD|NP|PA-C|RRT|MSW|LICSW|LPN|CNA|PharmD|RD|FACP|PhD))"
 # Credentials that are also clinical words ("Continue PT", "Hemodynamics PA"): weak cue.
 _AMBIGUOUS_CREDENTIALS = r"(?-i:(?:DO|PA|PT|OT|SW))"
@@ -79,20 +81,24 @@ class NameRecognizer(ClinicalPatternRecognizer):
         ),
         # Nurse practitioners and nurses named by their role: "NP CAROL", "per RN Jen".
         Pattern(
-            "role + name", rf"{_WORD_START}(?<=\b(?-i:NP|RN|Np|np|rn)\s+){_INITIAL}{_WORD}", 0.6
+            "role + name",
+            rf"{_WORD_START}(?<=\b(?-i:NP|RN|Np|np|rn)\s+){_NOT_NASAL_PRONGS}{_INITIAL}{_WORD}",
+            0.6,
         ),
         # "MS SANTANGELO": weak, as "MS" is also mental status ("MS CHANGES" is dropped as
         # ordinary language by the engine).
         Pattern("MS + name", rf"{_WORD_START}(?<=\b(?-i:MS)\.?\s+){_WORD}", 0.45),
         Pattern(
             "relation + name",
-            rf"(?<=\b{_RELATIONS}(?:'s)?(?:\s*[,(:\-]\s*|\s+|\s+named\s+|\s+is\s+)){_WORD}"
+            # "wife Peggy", "son's name is Ray"; not "daughter's wedding" (what she has)
+            rf"(?<=\b{_RELATIONS}(?:(?:'s)?(?:\s*[,(:\-]\s*|\s+named\s+|\s+is\s+)|\s+)){_WORD}"
             rf"(?:[ \t]+{_CAP})?",
             0.6,
         ),
         Pattern(
             "role label + name",
-            rf"(?<=\b{_ROLES}\s*[:\-]\s*(?:dr\.?\s+)?){_WORD}(?:[ \t]+{_CAP}){{0,2}}",
+            rf"(?<=\b{_ROLES}\s*[:\-]\s*(?:dr\.?\s+)?){_NOT_NASAL_PRONGS}{_WORD}"
+            rf"(?:[ \t]+{_CAP}){{0,2}}",
             0.7,
         ),
         Pattern("name + credential", rf"{_CAP}(?:[ \t]+{_CAP})?(?=,?\s+{_CREDENTIALS}\b)", 0.7),
@@ -114,7 +120,8 @@ class NameRecognizer(ClinicalPatternRecognizer):
             rf"discussed with|d/w|by)\s+){_CAP}(?:[ \t]+{_CAP})?(?=\s*(?:[,.;:)]|$|\s))",
             0.35,
         ),
-        Pattern("initial + surname", r"(?-i:\b[A-Z]\.\s?[A-Z][a-z]+\b)", 0.4),
+        # Not a side or a symptom pair: "R>L. Suct", "N/V. Droperidol".
+        Pattern("initial + surname", r"(?-i:(?<![/<>=])\b[A-Z]\.\s?[A-Z][a-z]+\b)", 0.4),
         # Self-introductions and answers: "My name is Siiri", "last name? Magnusson".
         Pattern(
             "introduced name",
@@ -169,7 +176,11 @@ class GazetteerNameRecognizer(EntityRecognizer):
 
     def _continues_name(self, word: str) -> bool:
         w = word.lower().strip("'-")
-        gazetteer = (w in self.first or w in self.last) and w not in lexicon.ENGLISH_WORD_NAMES
+        gazetteer = (
+            (w in self.first or w in self.last)
+            and w not in lexicon.ENGLISH_WORD_NAMES
+            and w not in lexicon.CLINICAL_VOCABULARY  # "Warren Grant EW": the ward, not a name
+        )
         return self._name_like(word) or (gazetteer and w not in NOT_A_NAME)
 
     def _capitalised_name(self, text: str, token: regex.Match, mixed_case: bool) -> bool:
@@ -191,6 +202,12 @@ class GazetteerNameRecognizer(EntityRecognizer):
             )
         )
 
+    @staticmethod
+    def _in_slash_list(text: str, token: regex.Match) -> bool:
+        """ "LABS-K/MG/CAL": a word joined to others by slashes is an abbreviation."""
+        before = text[token.start() - 1 : token.start()]
+        return before == "/" or text[token.end() : token.end() + 1] == "/"
+
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
         tokens = list(self._TOKEN.finditer(text))
         letters = [c for c in text if c.isalpha()]
@@ -200,12 +217,18 @@ class GazetteerNameRecognizer(EntityRecognizer):
         while i < len(tokens):
             word = tokens[i].group().lower()
             start = None
-            if len(word) >= 3 and word in self.first and self._name_like(word):
+            if (
+                len(word) >= 3
+                and word in self.first
+                and self._name_like(word)
+                and not self._in_slash_list(text, tokens[i])
+            ):
                 start, score = i, 0.5
             elif self._capitalised_name(text, tokens[i], mixed_case):
                 start, score = i, STRONG_CUE_SCORE
             elif (
                 len(word) == 1
+                and text[tokens[i].start() - 1 : tokens[i].start()] != "/"  # "S/P cab"
                 and i + 1 < len(tokens)
                 and tokens[i + 1].group().lower() in self.last
                 and self._name_like(tokens[i + 1].group())

@@ -139,6 +139,20 @@ NOT_FOUND = [
     # lab values shaped like addresses; card-length numbers that fail the Luhn check
     "HR 110 Temp 38, BUN 10 Creat 0.7",
     "charged 4111 1111 1111 1112 yesterday",
+    # a state, or "OH" (outside hospital), is no identifier (Safe Harbor keeps states)
+    "transferred from OH for cardiac cath; neuro work up at OH",
+    "wife went back to FLA; they spend winters in Georgia",
+    "family is moving from Florida. Currently staying with brother",
+    # wards, nasal prongs after an oxygen flow, sides and symptom pairs before a dot
+    "transported from Cath Lab to CCU",
+    "ON 3L NP CRACKLES AT BASES; 2-4L NP- DROPPING TO HIGH 80'S",
+    "rales R>L. Suct thick sputum; no further N/V. Zofran held",
+    # what a relative has, sex words, slash-joined lab lists, S/P, time words after a verb
+    "she hopes to live until her son's graduation",
+    "HPI: 72yo Male admitted with chest pain",
+    "LABS-K/MG/CAL. REPLACED PRN",
+    "S/P cab w postop resp distress",
+    "FEELING LIKE SHE IS GOING TO DIE TONITE",
     # a chief complaint is no role label; regions larger than a state are no identifiers
     "CC: Vomited after coughing.\nCC: Wheezes while inhaling.\nCC: Previously had weakness.",
     "Travel outside the country, last 4 weeks: North America\n- Travel: West Africa",
@@ -193,7 +207,6 @@ EXACT = [
     ("LEGAL GUARDIAN: Niece, Patricia WAITE, lives nearby", ["Patricia WAITE"]),
     ("Called pt's son Said, who will visit", ["Said"]),  # a name in Title Case, not the verb
     # a place ends at a sentence's end, not at "St." or "Mt."
-    ("moving from Florida. Currently staying with brother", ["Florida"]),
     ("transferred from Mt. Sinai. Pt stable", ["Mt. Sinai"]),
     ("She moved here from New Zealand", ["New Zealand"]),  # Title Case, no ward word: a place
     # who took the patient where, and for whom one works
@@ -212,6 +225,23 @@ EXACT = [
         ["Lake Pamelafort General Hospital"],
     ),
     ("Seen by Dr. West. Travel: West Africa", ["West"]),
+    # a ward after a place, a title before a name, a possessive, a sentence going on after a
+    # hyphen are not part of the identifier; a hyphenated given name and a city named like a
+    # state (before its state and ZIP) are
+    ("TRANSFERRED TO NHMC ICU. AT 2A", ["NHMC"]),
+    ("sent to Marlow Grant EW where EKG done", ["Marlow Grant"]),
+    ("await consult from Dr. Quintana today", ["Quintana"]),
+    ("plan after dr quintana's meeting", ["quintana"]),
+    ("weaned off per Dr. Ashdown-thinking is dopa", ["Ashdown"]),
+    ("seen by Dr. Mary-ann Lee", ["Mary-ann Lee"]),
+    ("Home: 12 Oak Shoal, West Virginia MS 33762", ["12 Oak Shoal", "West Virginia", "33762"]),
+    ("moving from Tampa. Currently staying with brother", ["Tampa"]),
+    # a place after a movement verb ends at a lower-case relative time word; a Title-Case
+    # place that starts with one is still a place
+    ("came from Dunmore two weeks ago", ["Dunmore"]),
+    ("transferred from Halden ICU overnight for CT", ["Halden"]),
+    ("moved from Last Chance in 2010", ["Last Chance"]),
+    ("moved from Florida last year, lives alone", []),
 ]
 
 
