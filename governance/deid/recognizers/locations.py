@@ -26,11 +26,15 @@ _SUFFIX = (
 )
 # USPS codes and the military "states" of APO/FPO mail.
 _STATES = rf"(?-i:{'|'.join((*lexicon.US_STATE_CODES, 'AE', 'AP', 'AA', 'FM', 'MH', 'PW'))})"
-# State codes that are not also English words or clinical abbreviations ("IN", "OR", "ME",
-# "OK", "HI", "OH", "PA", "CO", "ID", "MS"): "from MD Hospital", "at NJ Medical Center".
+# State codes that are also English words or clinical abbreviations ("IN", "OR", "CO" carbon
+# monoxide, "PA" physician assistant, "MS" mental status); the others name a state's hospital:
+# "from MD Hospital", "at NJ Medical Center".
+_STATE_CODES_THAT_ARE_WORDS = (
+    "AS", "CO", "DE", "GU", "HI", "ID", "IN", "LA", "ME", "MI", "MP", "MS", "OH", "OK", "OR", "PA",
+    "VI",
+)  # fmt: skip
 _STATE_CODES_NOT_WORDS = (
-    r"(?-i:AL|AK|AZ|AR|CA|CT|DC|FL|GA|IL|IA|KS|KY|MD|MA|MN|MO|MT|NE|NV|NH|NJ|NM|NY|NC|ND|RI|SC|"
-    r"SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR)"
+    rf"(?-i:{'|'.join(c for c in lexicon.US_STATE_CODES if c not in _STATE_CODES_THAT_ARE_WORDS)})"
 )
 _STATE_NAMES = rf"(?:{'|'.join(lexicon.US_STATE_NAMES)})"
 _FACILITY = (

@@ -203,10 +203,13 @@ class GazetteerNameRecognizer(EntityRecognizer):
         )
 
     @staticmethod
-    def _in_slash_list(text: str, token: regex.Match) -> bool:
+    def _after_slash(text: str, token: regex.Match) -> bool:
+        return text[token.start() - 1 : token.start()] == "/"
+
+    @classmethod
+    def _in_slash_list(cls, text: str, token: regex.Match) -> bool:
         """ "LABS-K/MG/CAL": a word joined to others by slashes is an abbreviation."""
-        before = text[token.start() - 1 : token.start()]
-        return before == "/" or text[token.end() : token.end() + 1] == "/"
+        return cls._after_slash(text, token) or text[token.end() : token.end() + 1] == "/"
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
         tokens = list(self._TOKEN.finditer(text))
@@ -228,7 +231,7 @@ class GazetteerNameRecognizer(EntityRecognizer):
                 start, score = i, STRONG_CUE_SCORE
             elif (
                 len(word) == 1
-                and text[tokens[i].start() - 1 : tokens[i].start()] != "/"  # "S/P cab"
+                and not self._after_slash(text, tokens[i])  # "S/P cab"
                 and i + 1 < len(tokens)
                 and tokens[i + 1].group().lower() in self.last
                 and self._name_like(tokens[i + 1].group())
