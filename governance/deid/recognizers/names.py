@@ -26,6 +26,8 @@ _TITLES = r"(?:dr|doctor|prof|rabbi|chaplain|reverend|pastor|mrs|(?-i:Mr|Ms|Miss
 # "Dr. Price", "DR.GOLINI", "Dr B Muse", "DR. L. RUUSKA": an optional initial after the title.
 _AFTER_TITLE = r"(?:\.\s{0,3}|\s{1,3})"
 _INITIAL = r"(?:(?-i:[A-Z])\.?[ \t]+)?"
+# Text that ends in a title: what follows is a person ("Dr. Pain"), whatever the word.
+ENDS_IN_TITLE = regex.compile(rf"(?i)\b{_TITLES}{_AFTER_TITLE}{_INITIAL}$")
 # Cheap checks before a costly look-behind: a word starts here, after a space or a dot.
 _WORD_START = r"\b(?=[A-Za-z])(?<=[\s.])"
 _RELATIONS = (

@@ -20,6 +20,9 @@ FOUND = {
         ("ASKED FOR RABBI- RABBI STEINER CAME TO SUPPORT", "STEINER"),
         ("PLAN TO FOLLOW LYTES.\nBERNADETTE OKONKWO RN", "OKONKWO"),
         ("vent weaned.  marisol quintero np into eval.", "quintero"),
+        # a title makes a specialty-shaped word a surname, after an initial too
+        ("Dr. Pain saw pt", "Pain"),
+        ("seen by Dr T Pain this am", "Pain"),
     ],
     "ClinicalDateRecognizer": [
         ("found on floor 7/22 by husband", "7/22"),
@@ -157,6 +160,9 @@ NOT_FOUND = [
     "CC: Vomited after coughing.\nCC: Wheezes while inhaling.\nCC: Previously had weakness.",
     "Travel outside the country, last 4 weeks: North America\n- Travel: West Africa",
     "returned from South East Asia and sub-Saharan Africa last month",
+    # specialties and the clinics and services named after them are departments
+    "seen by Cardiology today; per Urology, keep foley; Seen by Pain Service",
+    "f/u in Heart Failure Clinic and Neurology clinic; followed at ID clinic",
 ]
 
 
@@ -242,6 +248,10 @@ EXACT = [
     ("transferred from Halden ICU overnight for CT", ["Halden"]),
     ("moved from Last Chance in 2010", ["Last Chance"]),
     ("moved from Florida last year, lives alone", []),
+    # a state's code between city and ZIP ("ID" is Idaho) and a service after a place are not
+    # part of the place
+    ("Home: 12 Oak Shoal, Boise ID 83702", ["12 Oak Shoal", "Boise", "83702"]),
+    ("transferred from Yuburgh Cardiology", ["Yuburgh"]),
 ]
 
 
