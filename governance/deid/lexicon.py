@@ -52,8 +52,9 @@ CLINICAL_SHORTHAND = words(
     "tol sat sats resp neuro endo fem rca lad lcx ica mca sob doe pnd cp pt pts "
     "hickman swan ganz temp hr rr bp spo2 wt ht bun creat cr hct hgb wbc plt glu inr ptt phos "
     "lytes angio ami imi nstemi stemi mat tab tabs caps "
-    # ventilation and rhythm: "returned to SIMV", "back to NRB", "HR returned to NSR"
-    "nrb nc simv imv ps peep bipap nsr svt afib vfib vtach neg approx poss "
+    # ventilation and rhythm: "returned to SIMV", "back to NRB", "HR returned to NSR", "sinus
+    # brady"
+    "nrb nc simv imv ps peep bipap nsr svt afib vfib vtach brady tachy neg approx poss "
     # airway: "returned to CCU intubated", "arrived from floor intubated"
     "intubated intubation intub extubated extubation reintubated reintubation vented"
 )

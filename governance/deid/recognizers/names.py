@@ -150,6 +150,10 @@ class NameRecognizer(ClinicalPatternRecognizer):
         return len(first) < 2 or (first in NOT_A_NAME and not name_word)
 
 
+def _case(word: str) -> str:
+    return "upper" if word.isupper() else "title" if word[:1].isupper() else "lower"
+
+
 @register
 class GazetteerNameRecognizer(EntityRecognizer):
     """Names with no cue around them ("HOUSE STAFF mary souza AWARE", "SUSAN"): a given name
@@ -172,22 +176,28 @@ class GazetteerNameRecognizer(EntityRecognizer):
         self.first = lexicon.first_names()
         self.last = lexicon.last_names()
 
+    @staticmethod
+    def _bare(word: str) -> str:
+        """The gazetteer's form of a token: lower case, no possessive ("Smith's" -> "smith")."""
+        return word.lower().removesuffix("'s").strip("'-")
+
     def _name_like(self, word: str) -> bool:
-        w = word.lower().strip("'-")
+        w = self._bare(word)
         return len(w) >= 2 and not lexicon.is_common(w) and w not in NOT_A_NAME
 
     def _continues_name(self, word: str) -> bool:
-        w = word.lower().strip("'-")
+        w = self._bare(word)
         gazetteer = (
             (w in self.first or w in self.last)
-            and w not in lexicon.ENGLISH_WORD_NAMES
+            # "seymour black's house": a possessive after a given name is its surname
+            and (w not in lexicon.ENGLISH_WORD_NAMES or word.lower().endswith("'s"))
             and w not in lexicon.CLINICAL_VOCABULARY  # "Warren Grant EW": the ward, not a name
         )
         return self._name_like(word) or (gazetteer and w not in NOT_A_NAME)
 
     def _capitalised_name(self, text: str, token: regex.Match, mixed_case: bool) -> bool:
         word = token.group()
-        w = word.lower()
+        w = self._bare(word)
         if not (mixed_case and len(w) >= 3 and w in self.first):
             return False
         before = text[max(0, token.start() - 10) : token.start()].rstrip(" \t\"'(")
@@ -200,8 +210,29 @@ class GazetteerNameRecognizer(EntityRecognizer):
             and w not in lexicon.CLINICAL_VOCABULARY  # "Aline placed" is an arterial line
             and w not in NOT_A_NAME
             and not regex.match(
-                r"'s\s+(?:disease|syndrome|sign|test|criteria)", text[token.end() :]
+                r"(?:'s)?\s+(?:disease|syndrome|sign|test|criteria)", text[token.end() :]
             )
+        )
+
+    def _given_name_before(
+        self, text: str, tokens: list[regex.Match], start: int, found: list[RecognizerResult]
+    ) -> bool:
+        """ "JOHN SMITH", "John Jones called": a given name that medical text also uses
+        ("john" of "St John's wort") is the first word of the name it stands before."""
+        if start == 0 or (found and found[-1].end >= tokens[start - 1].end()):
+            return False
+        before, word = tokens[start - 1].group(), tokens[start].group()
+        w = self._bare(before)
+        return (
+            _case(before) == _case(word)
+            and len(w) >= 3
+            and w in self.first
+            and w not in lexicon.ENGLISH_WORD_NAMES
+            and w not in lexicon.CLINICAL_VOCABULARY
+            and w not in NOT_A_NAME
+            and regex.fullmatch(r"[ \t]+", text[tokens[start - 1].end() : tokens[start].start()])
+            is not None
+            and not self._in_slash_list(text, tokens[start - 1])
         )
 
     @staticmethod
@@ -220,7 +251,7 @@ class GazetteerNameRecognizer(EntityRecognizer):
         results = []
         i = 0
         while i < len(tokens):
-            word = tokens[i].group().lower()
+            word = self._bare(tokens[i].group())
             start = None
             if (
                 len(word) >= 3
@@ -235,7 +266,7 @@ class GazetteerNameRecognizer(EntityRecognizer):
                 len(word) == 1
                 and not self._after_slash(text, tokens[i])  # "S/P cab"
                 and i + 1 < len(tokens)
-                and tokens[i + 1].group().lower() in self.last
+                and self._bare(tokens[i + 1].group()) in self.last
                 and self._name_like(tokens[i + 1].group())
                 and regex.fullmatch(r"\.?[ \t]+", text[tokens[i].end() : tokens[i + 1].start()])
             ):
@@ -244,10 +275,13 @@ class GazetteerNameRecognizer(EntityRecognizer):
             if start is None:
                 i += 1
                 continue
+            if self._given_name_before(text, tokens, start, results):
+                start -= 1
             end = i
             while (
                 end + 1 < len(tokens)
                 and end - i < 2
+                and not tokens[end].group().lower().endswith("'s")  # "black's house": it ends
                 and regex.fullmatch(r"[ \t]+", text[tokens[end].end() : tokens[end + 1].start()])
                 and self._continues_name(tokens[end + 1].group())
             ):

@@ -79,6 +79,10 @@ FOUND = {
         ("ORDERED BY J SMITH THIS AM", "J SMITH"),
         ("CASE MANAGEMENT TO CONTACT KAREN ANN WOJCIK", "ANN WOJCIK"),
         ("son in all day, very supportive to pt, Thomas. daughter flying in", "Thomas"),
+        # a given name that medical text also uses ("St John's wort") before a surname, and a
+        # possessive
+        ("JOHN SMITH VISITED TONIGHT", "JOHN SMITH"),
+        ("john smith's wife at bedside", "john smith"),
     ],
     "FacilityAcronymRecognizer": [
         ("TRANSFERRED TO GH FOR CATH", "GH"),
@@ -163,6 +167,9 @@ NOT_FOUND = [
     # specialties and the clinics and services named after them are departments
     "seen by Cardiology today; per Urology, keep foley; Seen by Pain Service",
     "f/u in Heart Failure Clinic and Neurology clinic; followed at ID clinic",
+    # rhythm shorthand; eponyms, possessive or not
+    "sinus brady 38-50, then sinus tachy",
+    "hx of Addison's disease and Graves disease, on steroids",
 ]
 
 
@@ -252,6 +259,9 @@ EXACT = [
     # part of the place
     ("Home: 12 Oak Shoal, Boise ID 83702", ["12 Oak Shoal", "Boise", "83702"]),
     ("transferred from Yuburgh Cardiology", ["Yuburgh"]),
+    # a name ends at its possessive, and a possessive after a given name is its surname even
+    # when it is an everyday word
+    ("said she was at mary white's house", ["mary white"]),
 ]
 
 
