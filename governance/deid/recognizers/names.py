@@ -272,6 +272,13 @@ class GazetteerNameRecognizer(EntityRecognizer):
             ):
                 start, score = i, 0.5
                 i += 1
+            elif (
+                i + 1 < len(tokens)
+                and self._bare(tokens[i + 1].group()) in self.last
+                and self._continues_name(tokens[i + 1].group())
+                and self._given_name_before(text, tokens, i + 1, results)
+            ):
+                start, score = i, 0.5
             if start is None:
                 i += 1
                 continue

@@ -82,6 +82,7 @@ FOUND = {
         # a given name that medical text also uses ("St John's wort") before a surname, and a
         # possessive
         ("JOHN SMITH VISITED TONIGHT", "JOHN SMITH"),
+        ("TIMOTHY JONES CALLED TONIGHT", "TIMOTHY JONES"),  # both words are common words
         ("john smith's wife at bedside", "john smith"),
     ],
     "FacilityAcronymRecognizer": [
