@@ -204,6 +204,13 @@ def _split_at_newlines(text: str, d: Detection) -> Iterator[Detection]:
         yield Detection(start, d.end, d.type, d.score, d.recognizer)
 
 
+# Words that end a place's span without being part of its name: wards and clinical words
+# ("VAMC ICU", "Warren Grant EW") and the extent after a town ("the Dunmore area").
+_AFTER_A_PLACE = lexicon.CLINICAL_VOCABULARY | {
+    "area", "region", "vicinity", "neighborhood", "suburbs"
+}  # fmt: skip
+
+
 def _trim(text: str, d: Detection) -> Detection | None:
     """Strip punctuation, function words at the edges of a multi-word name or place
     ("THE ZAGARIA CAMPUS", "HOLY CROSS WITH"), a ward after a place ("VAMC ICU"), and a
@@ -222,11 +229,10 @@ def _trim(text: str, d: Detection) -> Detection | None:
             words.pop(0)
         while len(words) >= 2 and _function_word(words[-1].group()):
             words.pop()
-        # "VAMC ICU", "Warren Grant EW": the ward after a place is not part of its name.
         while (
             d.type == "LOCATION"
             and len(words) >= 2
-            and words[-1].group().strip(".,;:()").lower() in lexicon.CLINICAL_VOCABULARY
+            and words[-1].group().strip(".,;:()").lower() in _AFTER_A_PLACE
         ):
             words.pop()
         start, end = start + words[0].start(), start + words[-1].end()

@@ -263,6 +263,7 @@ EXACT = [
     # a name ends at its possessive, and a possessive after a given name is its surname even
     # when it is an everyday word
     ("said she was at mary white's house", ["mary white"]),
+    ("lives in Dunmore area with her sister", ["Dunmore"]),  # the extent is not the name
 ]
 
 
