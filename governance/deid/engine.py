@@ -340,9 +340,9 @@ def _is_ordinary_language(text: str, d: Detection) -> bool:
     # staff, not a person, even after a cue; "Dr. Pain" is a person.
     if (
         set(words) & lexicon.SPECIALTY_WORDS
-        and not ENDS_IN_TITLE.search(text, max(0, d.start - 20), d.start)
         and set(words) <= lexicon.SPECIALTY_WORDS | CARE_TEAM_ROLES
         and not any(lexicon.is_name(w) for w in words)
+        and not ENDS_IN_TITLE.search(text, max(0, d.start - 20), d.start)
     ):
         return True
     cued = d.score >= STRONG_CUE_SCORE and d.recognizer not in NER_RECOGNIZERS

@@ -181,19 +181,27 @@ class GazetteerNameRecognizer(EntityRecognizer):
         """The gazetteer's form of a token: lower case, no possessive ("Smith's" -> "smith")."""
         return word.lower().removesuffix("'s").strip("'-")
 
+    @staticmethod
+    def _may_be_a_name(w: str) -> bool:
+        """A gazetteer word (bare) that is no everyday word, clinical word or stop word."""
+        return (
+            w not in lexicon.ENGLISH_WORD_NAMES
+            and w not in lexicon.CLINICAL_VOCABULARY  # "Warren Grant EW", "Aline placed"
+            and w not in NOT_A_NAME
+        )
+
     def _name_like(self, word: str) -> bool:
         w = self._bare(word)
         return len(w) >= 2 and not lexicon.is_common(w) and w not in NOT_A_NAME
 
     def _continues_name(self, word: str) -> bool:
         w = self._bare(word)
-        gazetteer = (
-            (w in self.first or w in self.last)
-            # "seymour black's house": a possessive after a given name is its surname
-            and (w not in lexicon.ENGLISH_WORD_NAMES or word.lower().endswith("'s"))
-            and w not in lexicon.CLINICAL_VOCABULARY  # "Warren Grant EW": the ward, not a name
-        )
-        return self._name_like(word) or (gazetteer and w not in NOT_A_NAME)
+        if not (w in self.first or w in self.last):
+            return self._name_like(word)
+        # "seymour black's house": a possessive after a given name is its surname
+        if word.lower().endswith("'s") and w in lexicon.ENGLISH_WORD_NAMES:
+            return w not in lexicon.CLINICAL_VOCABULARY and w not in NOT_A_NAME
+        return self._name_like(word) or self._may_be_a_name(w)
 
     def _capitalised_name(self, text: str, token: regex.Match, mixed_case: bool) -> bool:
         word = token.group()
@@ -206,9 +214,7 @@ class GazetteerNameRecognizer(EntityRecognizer):
             inside_a_sentence
             and word[0].isupper()
             and word[1:].islower()
-            and w not in lexicon.ENGLISH_WORD_NAMES
-            and w not in lexicon.CLINICAL_VOCABULARY  # "Aline placed" is an arterial line
-            and w not in NOT_A_NAME
+            and self._may_be_a_name(w)
             and not regex.match(
                 r"(?:'s)?\s+(?:disease|syndrome|sign|test|criteria)", text[token.end() :]
             )
@@ -227,9 +233,7 @@ class GazetteerNameRecognizer(EntityRecognizer):
             _case(before) == _case(word)
             and len(w) >= 3
             and w in self.first
-            and w not in lexicon.ENGLISH_WORD_NAMES
-            and w not in lexicon.CLINICAL_VOCABULARY
-            and w not in NOT_A_NAME
+            and self._may_be_a_name(w)
             and regex.fullmatch(r"[ \t]+", text[tokens[start - 1].end() : tokens[start].start()])
             is not None
             and not self._in_slash_list(text, tokens[start - 1])
