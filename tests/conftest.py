@@ -11,6 +11,19 @@ ROOT = Path(__file__).resolve().parents[1]
 DDXPLUS = ROOT / "data" / "external" / "ddxplus"
 
 
+# One surrogate key for the whole suite. Without it each fresh clone creates a random
+# `.secrets/deid.key`, so the de-identified notes, and the model's output on them, differ from
+# clone to clone.
+TEST_DEID_KEY = "pipeline-test-key-0123456789"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fixed_deid_key():
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CDS_DEID_KEY", TEST_DEID_KEY)
+        yield
+
+
 def trimmed_ddxplus(root: Path, patients: int) -> Path:
     """DDXPlus folder with the real conditions/evidences and the first `patients` rows."""
     src = root / "ddxplus"

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_DEID_KEY
 from tests.rag.conftest import write_tiny_medquad
 
 
 def _run(cmd: list[str], cwd: Path) -> str:
     env = {
         **os.environ,
-        "CDS_DEID_KEY": "pipeline-test-key-0123456789",
+        "CDS_DEID_KEY": TEST_DEID_KEY,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
     out = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
