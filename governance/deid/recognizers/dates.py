@@ -32,6 +32,9 @@ _NOT_AN_AMOUNT = (
     r"pain|chest|headache|peep\b|ips\b|ps\b|cpap\b|abg\b|\d{1,3}[ \t]*%|"
     r"l\b|lpm\b|liters?\b|mg\b|mcg\b|units?\b|cc\b|ml\b|x\b|times\b|days?\b|min\b))"
 )
+# A month number and a slash start here: checked before the costly look-behinds of
+# `_NOT_A_SCORE`, which would otherwise run at every character of the note.
+_DATE_STARTS = r"(?=\d{1,2}/)"
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"  # "sat", "sun" are not dates
 # Events a history line dates with a two-digit year: "PMH: NQWMI 13.", "09 PTCA", "CABG in 98".
 _DATED_EVENT = (
@@ -59,7 +62,7 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
         ),
         Pattern(
             "m/d",
-            rf"{_NOT_A_SCORE}(?<![\d/.]|\b\d[ \t])\b{_MON_NUM}/{_DAY}\b(?![/\d]|\.\d)"
+            rf"{_DATE_STARTS}{_NOT_A_SCORE}(?<![\d/.]|\b\d[ \t])\b{_MON_NUM}/{_DAY}\b(?![/\d]|\.\d)"
             rf"{_NOT_AN_AMOUNT}",
             0.6,
         ),
@@ -84,7 +87,7 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
         ),
         Pattern(
             "m/yy",
-            rf"{_NOT_A_SCORE}(?<![\d/.])\b{_MON_NUM}/(?:19|20)?\d{{2}}\b(?![/\d]|\.\d)"
+            rf"{_DATE_STARTS}{_NOT_A_SCORE}(?<![\d/.])\b{_MON_NUM}/(?:19|20)?\d{{2}}\b(?![/\d]|\.\d)"
             rf"{_NOT_AN_AMOUNT}",
             0.5,
         ),

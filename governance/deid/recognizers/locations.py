@@ -4,7 +4,7 @@ nursing homes), which identify where a patient was seen."""
 from presidio_analyzer import Pattern
 
 from governance.deid import lexicon
-from governance.deid.recognizers.base import ClinicalPatternRecognizer, register
+from governance.deid.recognizers.base import ClinicalPatternRecognizer, CuedPattern, register
 
 # USPS standard street suffixes (Publication 28, common subset) and their abbreviations.
 _SUFFIX = (
@@ -44,6 +44,9 @@ _FACILITY = (
     r"urgent care|infirmary|hospice|care center|surgery center|emergency department|"
     r"health clinic|family health clinic|memorial hospital|general hospital|community hospital)"
 )
+# Every pattern that ends in a facility word needs one in the note (`CuedPattern`).
+_FACILITY_CUE = rf"\b{_FACILITY}\b"
+_TRANSFER_VERB = r"(?:transfer(?:red|ed)?|trans|go|back|sent|moved|admitted|return(?:ed)?|c/o)"
 # A dot ends the word unless a letter follows it ("St.", "S." but not "CASE.TO MEET").
 _CAPS = r"(?-i:[A-Z](?:[A-Za-z'\-]|\.(?![A-Za-z]))+)"
 # "Calvert", not "CALVERT" in an ALL-CAPS note, and not a courtesy title ("from Dr. Vasquez")
@@ -170,17 +173,19 @@ class CityStateZipRecognizer(ClinicalPatternRecognizer):
 class FacilityRecognizer(ClinicalPatternRecognizer):
     ENTITY = "LOCATION"
     PATTERNS = [
-        Pattern(
+        CuedPattern(
             "named facility",
             rf"(?:(?:st\.?|saint)\s+)?{_FACILITY_NAME_WORD}(?:\s+{_FACILITY_NAME_WORD}){{0,3}}"
             rf"\s+{_FACILITY}\b",
             0.8,
+            cue=_FACILITY_CUE,
         ),
         # "HARFORD MEMORIAL", "North Campus": the last word belongs to the name.
-        Pattern(
+        CuedPattern(
             "name + memorial or campus",
             rf"{_FACILITY_NAME_WORD}(?:\s+{_FACILITY_NAME_WORD}){{0,2}}\s+(?:memorial|campus)\b",
             0.8,
+            cue=r"\b(?:memorial|campus)\b",
         ),
         # "i'm at the general hospital": a generic name is still the place, in any case.
         Pattern(
@@ -189,16 +194,18 @@ class FacilityRecognizer(ClinicalPatternRecognizer):
             r"(?:hospital|hosp|medical center)\b",
             0.6,
         ),
-        Pattern(
+        CuedPattern(
             "one word + facility (any case)",
             rf"\b[A-Za-z'\-]{{3,}}(?=\s+{_FACILITY}\b)",
             0.5,
+            cue=_FACILITY_CUE,
         ),
-        Pattern(
+        CuedPattern(
             "ward or building + number",
-            r"(?<=\b(?:transfer(?:red|ed)?|trans|go|back|sent|moved|admitted|return(?:ed)?|c/o)"
-            r"\s+(?:(?:to|from)\s+)?(?:the\s+)?)[A-Za-z][A-Za-z'\-]+(?=[ \t]*\d)",
+            rf"(?<=\b{_TRANSFER_VERB}\s+(?:(?:to|from)\s+)?(?:the\s+)?)"
+            r"[A-Za-z][A-Za-z'\-]+(?=[ \t]*\d)",
             0.5,
+            cue=rf"\b{_TRANSFER_VERB}\s",
         ),
         # Any case (ALL-CAPS and lower-case notes): "WENT TO HOLY CROSS", "back to holy cross",
         # "returned to new haven". Weak: ordinary words ("went to the bathroom") are dropped.
