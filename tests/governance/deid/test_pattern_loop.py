@@ -1,12 +1,12 @@
 """The recognizers' own pattern loop: cued patterns, timeouts, and label-first id patterns."""
 
-import json
 from pathlib import Path
 
 import pytest
 from presidio_analyzer import Pattern
 
 from governance.deid.errors import DeidError
+from governance.deid.evaluate import load_labelled
 from governance.deid.recognizers import RECOGNIZERS, base
 from governance.deid.recognizers.base import ClinicalPatternRecognizer, CuedPattern
 
@@ -24,7 +24,9 @@ class _CuedOnClinic(ClinicalPatternRecognizer):
 
 
 def test_a_cued_pattern_is_skipped_on_a_text_without_its_cue(monkeypatch):
-    spans = lambda text: [(r.start, r.end) for r in _CuedOnClinic().analyze(text, ["NAME"])]  # noqa: E731
+    def spans(text: str) -> list[tuple[int, int]]:
+        return [(r.start, r.end) for r in _CuedOnClinic().analyze(text, ["NAME"])]
+
     assert spans("Mercy hospital") == []
     assert spans("Mercy hospital, not the clinic") == [(0, 5)]
     monkeypatch.setattr(ClinicalPatternRecognizer, "use_cues", False)
@@ -32,7 +34,7 @@ def test_a_cued_pattern_is_skipped_on_a_text_without_its_cue(monkeypatch):
 
 
 def _texts() -> list[str]:
-    notes = [json.loads(line)["text"] for line in PHYSIONET.read_text().splitlines()]
+    notes = [item.text for item in load_labelled(PHYSIONET)]
     return notes + [text for rows in FOUND.values() for text, _ in rows]
 
 
