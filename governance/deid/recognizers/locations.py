@@ -207,6 +207,15 @@ class FacilityRecognizer(ClinicalPatternRecognizer):
             0.5,
             cue=rf"\b{_TRANSFER_VERB}\s",
         ),
+        # A plan names where the patient goes: "PLAN: FARR 10 WHEN BED AVAIL", "plan: farr 10
+        # this am"; not a dose or a setting ("plan: ativan 2 mg", "PLAN: WEAN 2 PS").
+        CuedPattern(
+            "ward or building + number in a plan",
+            r"\bplan:[ \t]*\K[A-Za-z][A-Za-z'\-]+(?=[ \t]+\d{1,2}[ \t]*"
+            r"(?:$|[.,;]|(?:when|this|today|tomorrow|tonight|once|if|after)\b))",
+            0.5,
+            cue=r"\bplan:",
+        ),
         # Any case (ALL-CAPS and lower-case notes): "WENT TO HOLY CROSS", "back to holy cross",
         # "returned to new haven". Weak: ordinary words ("went to the bathroom") are dropped.
         Pattern(

@@ -94,14 +94,19 @@ class NameRecognizer(ClinicalPatternRecognizer):
         CuedPattern(
             "relation + name",
             # "wife Peggy", "son's name is Ray"; not "daughter's wedding" (what she has)
-            rf"(?<=\b{_RELATIONS}(?:(?:'s)?(?:\s*[,(:\-]\s*|\s+named\s+|\s+is\s+)|\s+)){_WORD}"
+            # (on the relation's line: "MOM\n GU--VOIDING" is a new section)
+            rf"(?<=\b{_RELATIONS}(?:(?:'s)?(?:[ \t]*[,(:\-][ \t]*|[ \t]+named[ \t]+|[ \t]+is[ \t]+)"
+            rf"|[ \t]+)){_WORD}"
             rf"(?:[ \t]+{_CAP})?",
             0.6,
             cue=rf"\b{_RELATIONS}",
         ),
         CuedPattern(
             "role label + name",
-            rf"(?<=\b{_ROLES}\s*[:\-]\s*(?:dr\.?\s+)?){_NOT_NASAL_PRONGS}{_WORD}"
+            # "PT - EXPLAINING COURSE": after a dash, "pt" is the patient, and a name is on
+            # the label's line
+            rf"(?<=\b(?:{_ROLES}\s*:\s*|(?!pt\b|patient\b){_ROLES}[ \t]*-[ \t]*)(?:dr\.?\s+)?)"
+            rf"{_NOT_NASAL_PRONGS}{_WORD}"
             rf"(?:[ \t]+{_CAP}){{0,2}}",
             0.7,
             cue=rf"\b{_ROLES}\s*[:\-]",
@@ -109,14 +114,17 @@ class NameRecognizer(ClinicalPatternRecognizer):
         Pattern("name + credential", rf"{_CAP}(?:[ \t]+{_CAP})?(?=,?\s+{_CREDENTIALS}\b)", 0.7),
         Pattern(
             "name + ambiguous credential",
-            rf"{_CAP}(?:[ \t]+{_CAP})?(?=,?\s+{_AMBIGUOUS_CREDENTIALS}\b)",
+            # "Hemodynamics PA 54/18": a pressure, not a physician assistant
+            rf"{_CAP}(?:[ \t]+{_CAP})?(?=,?\s+{_AMBIGUOUS_CREDENTIALS}\b(?![ \t]*[\d.]))",
             0.45,
         ),
         # ALL-CAPS and lower-case notes ("MURIELE WILLIAM RN", "florencia cooke np"): weak, so
         # words that are all ordinary ("NIGHT RN", "covering np") are dropped by the engine.
         CuedPattern(
             "any-case name + credential",
-            rf"\b{_WORD}(?:[ \t]+{_WORD})?(?=,?[ \t]+(?:rn|np|md)\b)",
+            # "eval by MD", "tox per rn": the credential's person is not named
+            rf"\b{_WORD}(?:[ \t]+{_WORD})?(?<!\b(?:by|per|with|from|to|for|of|at|and|or|the|via))"
+            r"(?=,?[ \t]+(?:rn|np|md)\b)",
             0.45,
             cue=r"\b(?:rn|np|md)\b",
         ),
@@ -152,6 +160,15 @@ class NameRecognizer(ClinicalPatternRecognizer):
             or (lexicon.is_name(first) and first not in STOP_WORDS)
         )
         return len(first) < 2 or (first in NOT_A_NAME and not name_word)
+
+
+# A word an eponym stands before: "Graves disease", "DOUGLAS POUCH", "Foley catheter".
+_EPONYM_HEAD = regex.compile(
+    r"(?i:(?:'s)?[ \t]+(?:disease|syndrome|sign|test|criteria|pouch|reflex|maneuver|manoeuvre|"
+    r"catheter|procedure|score|scale|palsy|ulcer|fracture|triad|phenomenon|murmur|node)\b)"
+)
+# A state after a place preposition ("retire to florida"): a place, and no identifier.
+_AFTER_PLACE_PREPOSITION = regex.compile(r"(?i:\b(?:to|from|in|at|near|of)[ \t]+)$")
 
 
 def _case(word: str) -> str:
@@ -219,9 +236,7 @@ class GazetteerNameRecognizer(EntityRecognizer):
             and word[0].isupper()
             and word[1:].islower()
             and self._may_be_a_name(w)
-            and not regex.match(
-                r"(?:'s)?\s+(?:disease|syndrome|sign|test|criteria)", text[token.end() :]
-            )
+            and not _EPONYM_HEAD.match(text, token.end())
         )
 
     def _given_name_before(
@@ -241,6 +256,15 @@ class GazetteerNameRecognizer(EntityRecognizer):
             and regex.fullmatch(r"[ \t]+", text[tokens[start - 1].end() : tokens[start].start()])
             is not None
             and not self._in_slash_list(text, tokens[start - 1])
+        )
+
+    @staticmethod
+    def _eponym_or_state(text: str, token: regex.Match, w: str) -> bool:
+        """ "DOUGLAS POUCH" is anatomy; "retire to florida" is a state (`w`: the bare form)."""
+        return bool(_EPONYM_HEAD.match(text, token.end())) or (
+            lexicon.is_us_state(w)
+            and _AFTER_PLACE_PREPOSITION.search(text, max(0, token.start() - 8), token.start())
+            is not None
         )
 
     @staticmethod
@@ -269,6 +293,7 @@ class GazetteerNameRecognizer(EntityRecognizer):
                 and word in self.first
                 and self._name_like(word)
                 and not self._in_slash_list(text, tokens[i])
+                and not self._eponym_or_state(text, tokens[i], word)
             ):
                 start, score = i, 0.5
             elif self._capitalised_name(text, tokens[i], word, mixed_case):

@@ -102,6 +102,8 @@ FOUND = {
         ("pt wishes to return to St Agnes after weaning", "St Agnes"),
         ("WORKS AS AIDE @ HARFORD MEMORIAL. DAUGHTER HERE", "HARFORD MEMORIAL"),
         ("says she is at the county hospital today", "county hospital"),
+        # where a plan sends the patient
+        ("ASSESS: STABLE.\nPLAN: BLAKEMORE 4 WHEN BED AVAIL.", "BLAKEMORE"),
     ],
 }
 
@@ -171,6 +173,16 @@ NOT_FOUND = [
     # rhythm shorthand; eponyms, possessive or not
     "sinus brady 38-50, then sinus tachy",
     "hx of Addison's disease and Graves disease, on steroids",
+    "US WITH FLUID IN DOUGLAS POUCH, GYN CONSULT",
+    # a plan's dose or setting is no ward; a state after a place preposition is no name
+    "plan: ativan 2 mg prn; PLAN: WEAN 2 PS",
+    "they spend summers up north and retire to florida in the winter",
+    # who is unnamed: "pt" after a dash, a credential after "by" or "per", a new section
+    # after a relation word, a pressure after "PA"
+    "SPENT 45 MINUTES ENCOURAGING PT - EXPLAINING COURSE OF CARE",
+    "she did rec tet tox per rn. POSSIBLE EXTRAVASATION EVAL BY MD",
+    "REC'D COLACE/MOM\n GU--VOIDING W/OUT DIFF",
+    "Hemodynamics PA 54/18-70/21 after blood",
 ]
 
 
