@@ -52,6 +52,8 @@ CLINICAL_SHORTHAND = words(
     "tol sat sats resp neuro endo fem rca lad lcx ica mca sob doe pnd cp pt pts "
     "hickman swan ganz temp hr rr bp spo2 wt ht bun creat cr hct hgb wbc plt glu inr ptt phos "
     "lytes angio ami imi nstemi stemi mat tab tabs caps "
+    # ICU charting: "as per Carevue" (Philips CareVue, the ICU charting system), "see flowsheet"
+    "carevue flowsheet "
     # ventilation and rhythm: "returned to SIMV", "back to NRB", "HR returned to NSR", "sinus
     # brady"
     "nrb nc simv imv ps peep bipap nsr svt afib vfib vtach brady tachy neg approx poss "

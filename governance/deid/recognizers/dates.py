@@ -23,6 +23,7 @@ _NOT_A_SCORE = (
     r"(?:[ \t:\-]|\bof\b)*)"
     r"(?<!%[ \t,&]{0,4})"  # "50% 8/5", "40%, & 5/8": FiO2, then pressures
     r"(?<!\b\d-)"  # a range of values: "co/ci 5-6/3-4", "3-4/10"
+    r"(?<!\d')"  # a list of values: "(70-80'2/30-40's)"
     r"(?<!\b(?:up|q)[ \t]+)"  # a fraction: "rales up 1/4", "suction q 1/2-1 hrs"
 )
 # Not a date when a fraction or setting follows ("1/2 NS", "1/3 up", "10/5/40%", "5/5 PEEP",
@@ -76,7 +77,8 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
         Pattern("two dates m/d/m/d", rf"\b{_MON_NUM}/{_DAY}/{_MON_NUM}/{_DAY}\b(?![/\d])", 0.6),
         Pattern(
             "m-d after on",
-            rf"(?<=\b(?:on|since|until|from)\s+){_MON_NUM}-{_DAY}\b(?![-\d]){_NOT_AN_AMOUNT}",
+            rf"(?<=\b(?:on|since|until|from)\s+){_MON_NUM}-{_DAY}\b(?![-\d]){_NOT_AN_AMOUNT}"
+            r"(?![ \t]+[a-z]{3,}s\b)",  # a count of things: "on 1-2 pillows"
             0.5,
         ),
         Pattern(

@@ -10,11 +10,11 @@ _SEP = r"\s*(?:no\.?|num(?:ber)?|#|id)?\s*[:#]?\s*"
 _ID = r"[A-Z0-9][A-Z0-9\-]{3,24}"
 
 
-def _labelled(label: str) -> str:
-    """An id (containing at least one digit) right after `label`. The label is matched first
-    and `\\K` drops it from the span: a scan for the label is faster on notes than a digit
-    look-ahead plus a look-behind at every word."""
-    return rf"\b{label}{_SEP}\K(?=[A-Z0-9\-]*\d){_ID}\b"
+def _labelled(label: str, digits: int = 1) -> str:
+    """An id (containing at least `digits` digits) right after `label`. The label is matched
+    first and `\\K` drops it from the span: a scan for the label is faster on notes than a
+    digit look-ahead plus a look-behind at every word."""
+    return rf"\b{label}{_SEP}\K(?=(?:[A-Z\-]*\d){{{digits}}}){_ID}\b"
 
 
 @register
@@ -118,10 +118,13 @@ class OtherIdRecognizer(ClinicalPatternRecognizer):
         Pattern(
             "id labelled",
             _labelled(
-                r"(?:id|identifier|ref(?:erence)?|case|study|specimen|accession|encounter|visit|order|requisition)"
+                r"(?:identifier|ref(?:erence)?|case|study|specimen|accession|encounter|visit|"
+                r"order|requisition)"
             ),
             0.7,
         ),
+        # "ID:" also heads the infectious-disease section ("ID: TMAX-99, WBC 12.1").
+        Pattern("id labelled ID", _labelled(r"id", digits=3), 0.7),
     ]
 
 

@@ -47,6 +47,11 @@ _ROLES = (
 # "4L NP", "2-4L NP-": nasal prongs after an oxygen flow, not a nurse practitioner.
 _NOT_NASAL_PRONGS = r"(?<!\d[ \t]*(?:l|lpm)[ \t]*np\s*[:\-]?\s*)"
 _CREDENTIALS = r"(?-i:(?:RN|MD|NP|PA-C|RRT|MSW|LICSW|LPN|CNA|PharmD|RD|FACP|PhD))"
+# Who a team is ("Transplant surgeon", "Renal team"): what comes before is a service.
+_TEAM_ROLE = (
+    r"(?i:(?:surgeons?|surgery|team|service|fellows?|residents?|attendings?|consult|staff|"
+    r"nurses?|physicians?|doctors?)\b)"
+)
 # Credentials that are also clinical words ("Continue PT", "Hemodynamics PA"): weak cue.
 _AMBIGUOUS_CREDENTIALS = r"(?-i:(?:DO|PA|PT|OT|SW))"
 
@@ -131,7 +136,10 @@ class NameRecognizer(ClinicalPatternRecognizer):
         Pattern(
             "reporting verb + capitalised name",
             rf"(?<=\b(?:per|paged|called|spoke with|spoke to|seen by|notified|informed|"
-            rf"discussed with|d/w|by)\s+){_CAP}(?:[ \t]+{_CAP})?(?=\s*(?:[,.;:)]|$|\s))",
+            rf"discussed with|d/w|by)\s+)"
+            # not a service: "Seen by Cardiac Transplant surgeon"
+            rf"(?!{_CAP}(?:[ \t]+{_CAP})?[ \t]+{_TEAM_ROLE})"
+            rf"{_CAP}(?:[ \t]+{_CAP})?(?=\s*(?:[,.;:)]|$|\s))",
             0.35,
         ),
         # Not a side or a symptom pair: "R>L. Suct", "N/V. Droperidol".
@@ -169,6 +177,31 @@ _EPONYM_HEAD = regex.compile(
 )
 # A state after a place preposition ("retire to florida"): a place, and no identifier.
 _AFTER_PLACE_PREPOSITION = regex.compile(r"(?i:\b(?:to|from|in|at|near|of)[ \t]+)$")
+
+
+# The case a name's next word may have, after a word of each case ("Patricia WAITE").
+_NEXT_CASES = {
+    "title": ("title", "upper"),
+    "upper": ("upper",),
+    "lower": ("lower",),
+    "initial": ("title", "upper"),
+}
+# Lower-case particles inside a capitalised name: "Dyan van Gijn", "Villafranca del Cid".
+_NAME_PARTICLES = frozenset(
+    ("van", "von", "de", "del", "della", "delle", "der", "den", "di", "da", "du", "dos", "das")
+    + ("la", "le", "ter", "ten", "bin", "ibn", "al", "y")
+)
+
+
+def _keeps_case(word: str, next_word: str) -> bool:
+    """In a mixed-case note, a name's next word keeps its case ("Aloe Vesta oint" and "22#
+    gauge PIV" are no names), a particle aside."""
+    shape = "initial" if len(word) == 1 else _case(word)
+    return (
+        _case(next_word) in _NEXT_CASES[shape]
+        or next_word in _NAME_PARTICLES
+        or (word in _NAME_PARTICLES and _case(next_word) == "title")
+    )
 
 
 def _case(word: str) -> str:
@@ -213,6 +246,10 @@ class GazetteerNameRecognizer(EntityRecognizer):
 
     def _name_like(self, word: str) -> bool:
         w = self._bare(word)
+        if "-" in w:  # "CARE-MANAGED": ordinary when every part is
+            parts = [p for p in w.split("-") if p]
+            if parts and all(lexicon.is_common(p) or p in NOT_A_NAME for p in parts):
+                return False
         return len(w) >= 2 and not lexicon.is_common(w) and w not in NOT_A_NAME
 
     def _continues_name(self, word: str) -> bool:
@@ -304,7 +341,11 @@ class GazetteerNameRecognizer(EntityRecognizer):
                 and i + 1 < len(tokens)
                 and bare[i + 1] in self.last
                 and self._name_like(tokens[i + 1].group())
-                and regex.fullmatch(r"\.?[ \t]+", text[tokens[i].end() : tokens[i + 1].start()])
+                # "W SEVERE ISCHEMIC": a "w" without a dot is "with"
+                and regex.fullmatch(
+                    r"\.[ \t]+" if word == "w" else r"\.?[ \t]+",
+                    text[tokens[i].end() : tokens[i + 1].start()],
+                )
             ):
                 start, score = i, 0.5
                 i += 1
@@ -327,6 +368,12 @@ class GazetteerNameRecognizer(EntityRecognizer):
                 and not tokens[end].group().lower().endswith("'s")  # "black's house": it ends
                 and regex.fullmatch(r"[ \t]+", text[tokens[end].end() : tokens[end + 1].start()])
                 and self._continues_name(tokens[end + 1].group())
+                and (
+                    not mixed_case
+                    # a token cut out of a word by a letter outside ASCII ("J|ú|lia") has no case
+                    or text[tokens[end].start() - 1 : tokens[end].start()].isalpha()
+                    or _keeps_case(tokens[end].group(), tokens[end + 1].group())
+                )
             ):
                 end += 1
                 score = max(score, 0.6)

@@ -183,6 +183,13 @@ NOT_FOUND = [
     "she did rec tet tox per rn. POSSIBLE EXTRAVASATION EVAL BY MD",
     "REC'D COLACE/MOM\n GU--VOIDING W/OUT DIFF",
     "Hemodynamics PA 54/18-70/21 after blood",
+    # a list of values and a count of things are no dates; "ID:" heads a section
+    "Hypotensive (70-80'2/30-40's) all AM; hands up on 1-2 pillows",
+    "ID: TMAX-99, WBC 12.1, BC X2 SENT",
+    # a service before its role word; "W" is "with"; the charting system
+    "Seen by Cardic Transplant surgeon. She agreed",  # (sic)
+    "TRANSFERED W SEVER ISCHEMIC CARDIOMYOPATHY",
+    "placed on mech vent as per Carevue. See Flowsheet",
 ]
 
 
@@ -268,6 +275,14 @@ EXACT = [
     ("transferred from Halden ICU overnight for CT", ["Halden"]),
     ("moved from Last Chance in 2010", ["Last Chance"]),
     ("moved from Florida last year, lives alone", []),
+    # in a mixed-case note a name keeps its case, particles aside; a hyphenated word of
+    # ordinary parts ends a name
+    ("Aloe Vesta oint applied to rectal area.", ["Vesta"]),
+    ("Her friend Dyan van Gijn visited.", ["Dyan van Gijn"]),
+    ("BACKGROUND IN HEATH CARE-MANAGED NSG HOMES", ["HEATH"]),
+    # a date after "on" with no count after it; an id after "ID:" with 3 digits
+    ("returned to OR on 7-8 for coiling", ["7-8"]),
+    ("ID: 48213 on the wristband", ["48213"]),
     # a state's code between city and ZIP ("ID" is Idaho) and a service after a place are not
     # part of the place
     ("Home: 12 Oak Shoal, Boise ID 83702", ["12 Oak Shoal", "Boise", "83702"]),
