@@ -45,14 +45,16 @@ _VALUE_LABELS = {
 }
 _YES_NO = {"Y": "yes", "N": "no"}
 
+# (the words that belong to the facility's name, the kind of facility). The kind is no PHI
+# (the PhysioNet convention, docs/deid.md): "Calvert Memorial" is masked, "Hospital" is not.
 _HOSPITAL_KINDS = (
-    "General Hospital",
-    "Medical Center",
-    "Community Hospital",
-    "Regional Medical Center",
-    "Memorial Hospital",
-    "Family Health Clinic",
-    "Urgent Care",
+    ("General", "Hospital"),
+    ("", "Medical Center"),
+    ("Community", "Hospital"),
+    ("Regional", "Medical Center"),
+    ("Memorial", "Hospital"),
+    ("Family Health", "Clinic"),
+    ("", "Urgent Care"),
 )
 _CREDENTIALS = ("MD", "DO", "NP", "PA-C", "MD, FACP", "MD, PhD")
 _RELATIONS = {
@@ -83,7 +85,8 @@ class _Identity:
     city: str
     state: str
     zip: str
-    hospital: str
+    hospital: str  # its name, e.g. "Smithland Regional"
+    hospital_kind: str  # "Medical Center"
     clinician_first: str
     clinician_last: str
     credential: str
@@ -133,7 +136,9 @@ def _identity(p: Patient, fake: Faker, rng: random.Random) -> _Identity:
         city=fake.city(),
         state=fake.state_abbr(),
         zip=fake.zipcode(),
-        hospital=f"{hospital_city} {rng.choice(_HOSPITAL_KINDS)}",
+        # (drawn here, in the order the corpus has always drawn it: the same notes)
+        hospital_kind=(kind := rng.choice(_HOSPITAL_KINDS))[1],
+        hospital=f"{hospital_city} {kind[0]}".strip(),
         clinician_first=clinician_first,
         clinician_last=clinician_last,
         credential=rng.choice(_CREDENTIALS),
@@ -207,7 +212,11 @@ def render_note(patient: Patient, kb: Knowledge, seed: int) -> RenderedNote:
     title = "Ms." if patient.sex == "F" else "Mr."
 
     # ---- header: always first, as in an EHR export, but with varied labels and order
-    b.line(rng.choice(("{h}", "{h} - Emergency Department", "{h}, Outpatient Clinic")), h=hospital)
+    b.line(
+        rng.choice(("{h} {k}", "{h} {k} - Emergency Department", "{h} {k}, Outpatient Clinic")),
+        h=hospital,
+        k=ident.hospital_kind,
+    )
     b.line(
         rng.choice(
             ("CLINICAL NOTE", "History and Physical", "ED Provider Note", "Clinic Visit Note")
@@ -291,19 +300,20 @@ def render_note(patient: Patient, kb: Knowledge, seed: int) -> RenderedNote:
     age = _age_field(patient.age)
     openings = [
         (
-            "{n} is a {a}-year-old {s} seen at {h} on {v}.",
-            dict(n=name, a=age, s=sex_word, h=hospital, v=visit),
+            "{n} is a {a}-year-old {s} seen at {h} {k} on {v}.",
+            dict(n=name, a=age, s=sex_word, h=hospital, k=ident.hospital_kind, v=visit),
         ),
         (
             "{t} {l} is a {a} y/o {s} who presents today.",
             dict(t=title, l=surname, a=age, s=sex_word),
         ),
         (
-            "{a}-year-old {s} presenting to {h}, accompanied by {r} {rn}.",
+            "{a}-year-old {s} presenting to {h} {k}, accompanied by {r} {rn}.",
             dict(
                 a=age,
                 s=sex_word,
                 h=hospital,
+                k=ident.hospital_kind,
                 r=ident.relation,
                 rn=Phi(ident.relative, PhiType.NAME),
             ),

@@ -254,6 +254,33 @@ def _trim(text: str, d: Detection) -> Detection | None:
     return Detection(start, end, d.type, d.score, d.recognizer)
 
 
+# The kind of facility at the end of its name ("CALVERT HOSPITAL", "North Campus", "Smithland
+# Regional Medical Center"): not identifying, so left in the text, as PhysioNet's annotators
+# did. The name before it is masked ("CALVERT", "Smithland Regional"), and its surrogate keeps
+# the kind ("Lakeside HOSPITAL").
+_FACILITY_KIND = regex.compile(
+    r"(?i)[ \t]+(?:hosp\w*|(?:medical|med|health|care|surgery|surgical)[ \t]+cent(?:er|re)|"
+    r"clinic|campus|nursing[ \t]+(?:home|facility|agency)|home[ \t]+(?:care|health)[ \t]+agency|"
+    r"infirmary|hospice|urgent[ \t]+care|health[ \t]+system|"
+    r"rehab(?:ilitation)?(?:[ \t]+(?:center|hospital))?)\.?$"
+)
+
+
+def _without_facility_kind(text: str, d: Detection) -> Detection:
+    # (names too: the name gazetteer reads "North Campus" as a given name and a surname)
+    if d.type not in PROPAGATED_TYPES:
+        return d
+    kind = _FACILITY_KIND.search(text, d.start, d.end)
+    if kind is None:
+        return d
+    name = text[d.start : kind.start()]
+    # "i'm at the general hospital": a generic name in lower case needs its kind to name it
+    generic = name.islower() and all(w in GENERIC_PLACE_WORDS for w in name.split())
+    if not regex.search(r"\w", name) or generic:
+        return d
+    return Detection(d.start, kind.start(), d.type, d.score, d.recognizer)
+
+
 _INITIAL_BEFORE = regex.compile(r"(?<![\w./'&])(?-i:[A-Z])\.?[ \t]{1,2}$")
 
 
@@ -517,7 +544,7 @@ class PhiDetector:
         pieces = [p for d in raw for p in _split_at_newlines(text, d)]
         trimmed = [t for p in pieces if (t := _trim(text, p)) is not None]
         trimmed = [
-            _with_initial(text, t)
+            _without_facility_kind(text, _with_initial(text, t))
             for t in trimmed
             if not _is_ordinary_language(text, t) and not _is_state(text, t)
         ]

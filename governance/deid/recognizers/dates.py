@@ -61,9 +61,10 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
             rf"{_NOT_AN_AMOUNT}",
             0.9,
         ),
+        # A common fraction ("BP DROP 1/2", "CX 1/3") is a date only after a date cue (below).
         Pattern(
             "m/d",
-            rf"{_DATE_STARTS}{_NOT_A_SCORE}(?<![\d/.]|\b\d[ \t])\b{_MON_NUM}/{_DAY}\b(?![/\d]|\.\d)"
+            rf"{_DATE_STARTS}(?!(?:1/[234]|2/[34]|3/4)\b){_NOT_A_SCORE}(?<![\d/.]|\b\d[ \t])\b{_MON_NUM}/{_DAY}\b(?![/\d]|\.\d)"
             rf"{_NOT_AN_AMOUNT}",
             0.6,
         ),
