@@ -402,7 +402,8 @@ _BEFORE_STATE_AND_ZIP = regex.compile(r",?[ \t]*(?-i:[A-Z]{2})[ \t]+\d{5}\b")
 def _is_state(text: str, d: Detection) -> bool:
     """A state is no identifier (Safe Harbor removes places smaller than a state): a place
     that is only a state ("returning to FLA", "transferred from OH") or a given name that is a
-    state after "from" or "in" ("moving from Florida"; "to Virginia" may be a person)."""
+    state after "from" or "in" ("moving from Florida"), or in lower case after "to" ("retire
+    to florida"; "to Virginia" may be a person)."""
     if d.recognizer in FORM_RECOGNIZERS or not lexicon.is_us_state(text[d.start : d.end]):
         return False
     if _BEFORE_STATE_AND_ZIP.match(text, d.end):  # "Shoal, West Virginia MS 33762": the city
@@ -410,7 +411,9 @@ def _is_state(text: str, d: Detection) -> bool:
     if d.type == "LOCATION":
         return True
     before = text[max(0, d.start - 8) : d.start]
-    return d.type == "NAME" and regex.search(r"(?i)\b(?:from|in)[ \t]+$", before) is not None
+    value = text[d.start : d.end]
+    preposition = r"(?i)\b(?:from|in|to)[ \t]+$" if value.islower() else r"(?i)\b(?:from|in)[ \t]+$"
+    return d.type == "NAME" and regex.search(preposition, before) is not None
 
 
 def _propagates(d: Detection, word: str) -> bool:

@@ -36,6 +36,7 @@ _NOT_AN_AMOUNT = (
 # A month number and a slash start here: checked before the costly look-behinds of
 # `_NOT_A_SCORE`, which would otherwise run at every character of the note.
 _DATE_STARTS = r"(?=\d{1,2}/)"
+_COMMON_FRACTION = r"(?:1/[234]|2/[34]|3/4)\b"
 _WEEKDAY = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"  # "sat", "sun" are not dates
 # Events a history line dates with a two-digit year: "PMH: NQWMI 13.", "09 PTCA", "CABG in 98".
 _DATED_EVENT = (
@@ -64,8 +65,8 @@ class ClinicalDateRecognizer(ClinicalPatternRecognizer):
         # A common fraction ("BP DROP 1/2", "CX 1/3") is a date only after a date cue (below).
         Pattern(
             "m/d",
-            rf"{_DATE_STARTS}(?!(?:1/[234]|2/[34]|3/4)\b){_NOT_A_SCORE}(?<![\d/.]|\b\d[ \t])\b{_MON_NUM}/{_DAY}\b(?![/\d]|\.\d)"
-            rf"{_NOT_AN_AMOUNT}",
+            rf"{_DATE_STARTS}(?!{_COMMON_FRACTION}){_NOT_A_SCORE}(?<![\d/.]|\b\d[ \t])"
+            rf"\b{_MON_NUM}/{_DAY}\b(?![/\d]|\.\d){_NOT_AN_AMOUNT}",
             0.6,
         ),
         # A date cue outweighs a nearby score word ("c/o on 9/16 was ...").

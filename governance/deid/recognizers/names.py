@@ -175,8 +175,6 @@ _EPONYM_HEAD = regex.compile(
     r"(?i:(?:'s)?[ \t]+(?:disease|syndrome|sign|test|criteria|pouch|reflex|maneuver|manoeuvre|"
     r"catheter|procedure|score|scale|palsy|ulcer|fracture|triad|phenomenon|murmur|node)\b)"
 )
-# A state after a place preposition ("retire to florida"): a place, and no identifier.
-_AFTER_PLACE_PREPOSITION = regex.compile(r"(?i:\b(?:to|from|in|at|near|of)[ \t]+)$")
 
 
 # The case a name's next word may have, after a word of each case ("Patricia WAITE").
@@ -296,15 +294,6 @@ class GazetteerNameRecognizer(EntityRecognizer):
         )
 
     @staticmethod
-    def _eponym_or_state(text: str, token: regex.Match, w: str) -> bool:
-        """ "DOUGLAS POUCH" is anatomy; "retire to florida" is a state (`w`: the bare form)."""
-        return bool(_EPONYM_HEAD.match(text, token.end())) or (
-            lexicon.is_us_state(w)
-            and _AFTER_PLACE_PREPOSITION.search(text, max(0, token.start() - 8), token.start())
-            is not None
-        )
-
-    @staticmethod
     def _after_slash(text: str, token: regex.Match) -> bool:
         return text[token.start() - 1 : token.start()] == "/"
 
@@ -330,7 +319,7 @@ class GazetteerNameRecognizer(EntityRecognizer):
                 and word in self.first
                 and self._name_like(word)
                 and not self._in_slash_list(text, tokens[i])
-                and not self._eponym_or_state(text, tokens[i], word)
+                and not _EPONYM_HEAD.match(text, tokens[i].end())  # "DOUGLAS POUCH"
             ):
                 start, score = i, 0.5
             elif self._capitalised_name(text, tokens[i], word, mixed_case):

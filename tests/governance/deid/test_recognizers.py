@@ -282,6 +282,9 @@ EXACT = [
     ("transferred from Halden ICU overnight for CT", ["Halden"]),
     ("moved from Last Chance in 2010", ["Last Chance"]),
     ("moved from Florida last year, lives alone", []),
+    # after "to", only a state in lower case is no name
+    ("pt's wife talked to Virginia about the plan", ["Virginia"]),
+    ("SPOKE TO GEORGIA AT LENGTH", ["GEORGIA"]),
     # in a mixed-case note a name keeps its case, particles aside; a hyphenated word of
     # ordinary parts ends a name
     ("Aloe Vesta oint applied to rectal area.", ["Vesta"]),
