@@ -182,10 +182,13 @@ _INFLECTIONS = (
 
 
 def is_common(word: str) -> bool:
-    """`word` (lower case) is a common word or a past tense or adverb of one."""
+    """`word` (lower case) is a common word, a past tense or adverb of one, or hyphenated
+    common words ("care-managed")."""
     common = common_words()
     if word in common:
         return True
+    if "-" in word.strip("-"):
+        return all(is_common(part) for part in word.split("-") if part)
     for pattern, stems in _INFLECTIONS:
         if (m := pattern.fullmatch(word)) and any(m.expand(s) in common for s in stems):
             return True

@@ -244,10 +244,6 @@ class GazetteerNameRecognizer(EntityRecognizer):
 
     def _name_like(self, word: str) -> bool:
         w = self._bare(word)
-        if "-" in w:  # "CARE-MANAGED": ordinary when every part is
-            parts = [p for p in w.split("-") if p]
-            if parts and all(lexicon.is_common(p) or p in NOT_A_NAME for p in parts):
-                return False
         return len(w) >= 2 and not lexicon.is_common(w) and w not in NOT_A_NAME
 
     def _continues_name(self, word: str) -> bool:

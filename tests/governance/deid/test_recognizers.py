@@ -318,3 +318,5 @@ def test_inflections_of_common_words_are_common_but_surname_shapes_are_not():
     # plurals and -ing forms are how surnames look ("Wells", "Harding"): never ordinary by rule
     assert "well" in common_words() and not is_common("wells")
     assert "hard" in common_words() and not is_common("harding")
+    # hyphenated ordinary words are ordinary; a hyphenated name is not
+    assert is_common("care-managed") and not is_common("mary-ann")
