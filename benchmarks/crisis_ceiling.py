@@ -11,9 +11,10 @@ Two readings per set, both printed as counts and rates only:
 - `oof`: ROC AUC and the precision at the first threshold that reaches recall 0.95 on 5-fold
   out-of-fold scores (ties taken together). This is an upper bound: the threshold is picked on
   the scores it is judged on.
-- `nested`: what the rail does. The threshold is the recall-0.95 point of inner 5-fold scores
-  on the training folds and is judged on the held-out fold; precision and recall are pooled
-  over the outer folds and averaged over 5 shuffles.
+- `nested`: what the rail does. `cds.guardrails.classifiers.fit` (the rail's trainer, threshold
+  at recall 0.95 of its own 5-fold scores) runs on the training folds and is judged on the
+  held-out fold; precision and recall are pooled over the outer folds and averaged over 5
+  shuffles.
 
 Usage: python benchmarks/crisis_ceiling.py [--csv FILE] [--out FILE.json]
 """
@@ -32,6 +33,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from cds.guardrails import sources
+from cds.guardrails.classifiers import fit, operating_point, threshold_for_recall
 from cds.guardrails.embedding import shared_embedder
 from cds.guardrails.input_rails import first_person_rate
 
@@ -45,33 +47,24 @@ def second_person_rate(text: str) -> float:
     return len(SECOND_PERSON.findall(text)) / words if words else 0.0
 
 
-def precision_at_recall(scores: np.ndarray, y: np.ndarray, recall: float = RECALL) -> float:
-    """Precision of the highest threshold whose recall reaches `recall`, ties kept together."""
-    needed = np.ceil(recall * y.sum())
-    for threshold in np.unique(scores)[::-1]:
-        chosen = scores >= threshold
-        if y[chosen].sum() >= needed:
-            return float(y[chosen].mean())
-    return float(y.mean())
+def precision_at_recall(scores: np.ndarray, y: np.ndarray) -> float:
+    """Precision at the highest threshold that reaches recall RECALL (ties kept together)."""
+    return operating_point(scores, y, threshold_for_recall(scores, y, RECALL)).precision
 
 
 def nested(x, y: np.ndarray, c: float, shuffles: int = 5) -> dict:
+    """The rail's own `fit` (threshold from its 5-fold scores) on each training part, judged on
+    the held-out fold; flags pooled over the outer folds, rates averaged over the shuffles."""
     precisions, recalls = [], []
     for seed in range(shuffles):
-        tp = fp = fn = 0
+        flagged = np.zeros(len(y), dtype=bool)
         outer = StratifiedKFold(5, shuffle=True, random_state=seed)
         for train, test in outer.split(np.zeros(len(y)), y):
-            clf = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
-            inner = StratifiedKFold(5, shuffle=True, random_state=seed + 100)
-            s = cross_val_predict(clf, x[train], y[train], cv=inner, method="predict_proba")[:, 1]
-            positives = np.sort(s[y[train]])
-            threshold = positives[int(np.floor((1 - RECALL) * len(positives)))]
-            flagged = clf.fit(x[train], y[train]).predict_proba(x[test])[:, 1] >= threshold
-            tp += int((flagged & y[test]).sum())
-            fp += int((flagged & ~y[test]).sum())
-            fn += int((~flagged & y[test]).sum())
-        precisions.append(tp / max(tp + fp, 1))
-        recalls.append(tp / max(tp + fn, 1))
+            clf = fit("crisis", "pooled", x[train], y[train], ("recall", RECALL), {}, seed, c)
+            flagged[test] = clf.scores(x[test]) >= clf.threshold
+        point = operating_point(flagged.astype(float), y, 1.0)
+        precisions.append(point.precision)
+        recalls.append(point.recall)
     return {
         "precision": round(float(np.mean(precisions)), 3),
         "recall": round(float(np.mean(recalls)), 3),
